@@ -1,0 +1,36 @@
+# Songhub: two commands. `make run` starts everything on the embedded default (no services);
+# `make test` runs the whole suite with coverage (PostgreSQL/Redis when DATABASE_URL/REDIS_URL
+# point at them).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test venv migrate demo bench clean lint
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: export DEBUG ?= 1
+run: export SONG_SYNC_SOURCE ?= local
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py bootstrap_demo
+	$(BIN)/python manage.py runall
+
+test: $(STAMP)
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage combine --quiet 2>/dev/null || true
+	$(BIN)/coverage report
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .coverage .coverage.* htmlcov .pytest_cache

@@ -1,0 +1,323 @@
+"""The ingestion pipeline: sync sources, render what changed, upsert, write the song index.
+
+`run_sync(options)` is the one entry point for the management command, the Celery task and the
+admin. Steps, in order, each safe to interrupt:
+
+1. list the source (one GitHub tree request) and compare blob SHAs with songs_metadata.json;
+2. download new/changed files (10 at a time) into the songs folder;
+3. parse + render changed songs in a process pool (assets swapped in atomically);
+4. one transaction: delete orphan rows, bulk upsert changed rows;
+5. save songs_metadata.json, delete orphan files, write songs_list.json.gz.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from . import songlist
+from .models import Song, SyncRun
+from .processing import assets_current, process_song
+from .sources import MAX_DOWNLOADS, DirectorySource, GitHubSource, Listing, RemoteFile, SourceError
+from .store import SongStore, atomic_write
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+UPSERT_FIELDS = [
+    "title", "title_from_filename", "subtitle", "artist", "key", "tempo", "time_signature",
+    "capo", "genre", "language", "filename", "source_sha", "page_count", "pdf_etag",
+    "image_etag", "lyrics", "metadata", "warnings", "warning_count", "updated_at",
+]
+_ADVISORY_LOCK_KEY = 0x50_4E_47_53  # "SNGS": one ingestion run per database
+
+
+class AlreadyRunning(Exception):
+    """Another ingestion run holds the lock."""
+
+
+@dataclass
+class SyncOptions:
+    source: str = "github"  # github | dir | local
+    source_dir: str = ""
+    repo: str = ""
+    ref: str = ""
+    regen_assets: bool = False
+    sync_only: bool = False
+    reset_songs: bool = False
+    concurrency: int = 0  # 0: one process per CPU
+    only_ids: list[int] | None = None  # re-render these songs, nothing else
+
+
+@dataclass
+class SyncReport:
+    total: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0
+    downloads: int = 0
+    rendered: int = 0
+    requests: int = 0
+    errors: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    fatal: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.fatal else (1 if self.failed else 0)
+
+    def summary(self) -> str:
+        if self.fatal:
+            return f"FAILED: {self.fatal}"
+        return (f"{self.total} songs: {self.added} added, {self.updated} updated, "
+                f"{self.unchanged} unchanged, {self.removed} removed, {self.failed} failed; "
+                f"{self.downloads} downloaded, {self.rendered} rendered, "
+                f"{len(self.skipped)} skipped, {self.requests} source requests")
+
+
+def build_source(options: SyncOptions, store: SongStore):
+    if options.source == "local":
+        return DirectorySource(store.songs_dir, settings.SONG_MAX_BYTES, in_place=True)
+    if options.source == "dir":
+        return DirectorySource(Path(options.source_dir), settings.SONG_MAX_BYTES)
+    return GitHubSource(
+        settings.GITHUB_API_URL, options.repo or settings.SONGS_REPO,
+        options.ref or settings.SONGS_REF, settings.GITHUB_TOKEN,
+        timeout=settings.GITHUB_TIMEOUT_SECONDS,
+        max_rate_limit_wait=settings.GITHUB_MAX_RATE_LIMIT_WAIT_SECONDS,
+        max_bytes=settings.SONG_MAX_BYTES,
+    )
+
+
+@contextmanager
+def pipeline_lock(root: Path):
+    """One run at a time: a PostgreSQL advisory lock, or a file lock on the embedded default."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_ADVISORY_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                raise AlreadyRunning("another song sync is running")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_ADVISORY_LOCK_KEY])
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".sync.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunning("another song sync is running") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_sync(options: SyncOptions, run: SyncRun | None = None,
+             progress: Progress | None = None) -> SyncReport:
+    """Run the pipeline and record it on `run` (created when not given)."""
+    progress = progress or (lambda stage, done, total: None)
+    if run is None:
+        run = SyncRun.objects.create(status=SyncRun.Status.RUNNING, options=asdict(options))
+    report = SyncReport()
+    store = SongStore(settings.SONG_DATA_DIR)
+    try:
+        with pipeline_lock(store.root):
+            store.load()
+            source = build_source(options, store)
+            SyncRun.objects.filter(pk=run.pk).update(source=source.describe()[:300])
+            _run(options, store, source, report, progress)
+    except (SourceError, AlreadyRunning, OSError, ValueError) as exc:
+        report.fatal = str(exc)
+        logger.error("song sync failed: %s", exc)
+    _finish(run, report)
+    return report
+
+
+def _run(options, store: SongStore, source, report: SyncReport, progress: Progress) -> None:
+    if options.reset_songs:
+        deleted, _ = Song.objects.all().delete()
+        logger.info("reset: deleted %d songs", deleted)
+    if options.only_ids is not None:
+        listing = Listing({p: RemoteFile(p, e.sha, 0) for p, e in store.entries.items()
+                           if e.id in set(options.only_ids)}, [])
+    else:
+        progress("list", 0, 1)
+        listing = source.list_files()
+        report.skipped.extend(listing.skipped)
+    report.total = len(listing.files)
+
+    orphans = [] if options.only_ids is not None else [
+        p for p in store.entries if p not in listing.files
+    ]
+    if not source.in_place and options.only_ids is None:
+        _download(source, store, listing, report, progress)
+    else:
+        for path, file in listing.files.items():
+            store.assign(path, file.sha)
+    report.requests = source.requests_made
+
+    rows = {pk: (sha, name) for pk, sha, name in Song.objects.values_list("id", "source_sha", "filename")}
+    jobs = _plan(options, store, listing, rows)
+    results = _execute(jobs, options.concurrency, progress)
+    orphan_ids = {store.entries[p].id for p in orphans}
+    if options.only_ids is None:  # rows the ID map no longer knows are orphans too
+        known = {e.id for e in store.entries.values()}
+        orphan_ids |= {pk for pk in rows if pk not in known}
+    _upsert(results, rows, orphan_ids, report)
+    for path in orphans:
+        store.remove(path)
+    store.save()
+    report.unchanged = report.total - len(jobs)
+    write_song_index(store)
+
+
+def _download(source, store: SongStore, listing: Listing, report: SyncReport,
+              progress: Progress) -> None:
+    """Fetch files whose SHA differs from the stored one; at most MAX_DOWNLOADS at a time."""
+    wanted = []
+    for path, file in listing.files.items():
+        entry = store.entries.get(path)
+        if entry is None or entry.sha != file.sha or not store.source_path(path).exists():
+            wanted.append(file)
+        else:
+            store.assign(path, file.sha)
+    if not wanted:
+        return
+    for file in sorted(wanted, key=lambda f: f.path):  # new IDs in path order, not arrival order
+        store.reserve(file.path)
+    progress("download", 0, len(wanted))
+    with ThreadPoolExecutor(max_workers=MAX_DOWNLOADS, thread_name_prefix="download") as pool:
+        futures = {pool.submit(source.fetch, file): file for file in wanted}
+        for done, future in enumerate(as_completed(futures), start=1):
+            file = futures[future]
+            progress("download", done, len(wanted))
+            try:
+                data = future.result()
+            except SourceError:
+                for other in futures:
+                    other.cancel()
+                raise
+            except Exception as exc:
+                report.errors.append({"file": file.path, "message": f"download failed: {exc}"})
+                report.failed += 1
+                del listing.files[file.path]
+                continue
+            if b"\x00" in data or len(data) > source.max_bytes:
+                report.skipped.append({"path": file.path, "reason": "binary or oversized content"})
+                del listing.files[file.path]
+                continue
+            atomic_write(store.source_path(file.path), data)
+            store.assign(file.path, file.sha)
+            report.downloads += 1
+    report.total = len(listing.files)
+
+
+def _plan(options, store: SongStore, listing: Listing, rows: dict) -> list[dict]:
+    jobs = []
+    for path, file in sorted(listing.files.items()):
+        entry = store.entries[path]
+        row = rows.get(entry.id)
+        current = assets_current(store, entry.id, entry.sha)
+        render = not options.sync_only and (options.regen_assets or current is None)
+        row_stale = row is None or row != (entry.sha, path)
+        if render or row_stale or options.only_ids is not None:
+            jobs.append({
+                "id": entry.id, "path": path, "sha": entry.sha, "render": render,
+                "data_dir": str(store.root), "chordpro_path": settings.CHORDPRO_PATH,
+                "chordpro_timeout": settings.CHORDPRO_TIMEOUT_SECONDS,
+            })
+    return jobs
+
+
+def _execute(jobs: list[dict], concurrency: int, progress: Progress) -> list[dict]:
+    """Render in a process pool: it is CPU-bound, and one process per core uses them all."""
+    workers = concurrency or os.cpu_count() or 1
+    total = len(jobs)
+    progress("render", 0, total)
+    if workers == 1 or sum(job["render"] for job in jobs) <= 2:
+        results = []
+        for done, job in enumerate(jobs, start=1):
+            results.append(process_song(job))
+            progress("render", done, total)
+        return results
+    results = []
+    # forkserver: safe from a threaded parent (Celery worker, heartbeat thread)
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=context) as pool:
+        futures = [pool.submit(process_song, job) for job in jobs]
+        for done, future in enumerate(as_completed(futures), start=1):
+            results.append(future.result())
+            progress("render", done, total)
+    return results
+
+
+def _upsert(results: list[dict], rows: dict, orphan_ids: set[int], report: SyncReport) -> None:
+    now = timezone.now()
+    songs = []
+    for result in results:
+        if "error" in result:
+            report.failed += 1
+            report.errors.append({"file": result["path"], "message": result["error"]})
+            logger.warning("song %s failed: %s", result["path"], result["error"])
+            continue
+        fields = result["fields"]
+        songs.append(Song(
+            id=result["id"], filename=result["path"], source_sha=result["sha"],
+            page_count=result["page_count"], pdf_etag=result["pdf_etag"],
+            image_etag=result["image_etag"], warning_count=len(fields["warnings"]),
+            created_at=now, updated_at=now, **fields,
+        ))
+        report.rendered += result["rendered"]
+        if result["id"] in rows:
+            report.updated += 1
+        else:
+            report.added += 1
+    ids = {song.id for song in songs}
+    # a row whose file moved to another ID would collide on the unique filename: drop it first
+    names = {song.filename for song in songs}
+    clashing = {pk for pk, (_, name) in rows.items() if pk not in ids and name in names}
+    with transaction.atomic():
+        doomed = sorted((orphan_ids | clashing) - ids)
+        for start in range(0, len(doomed), 500):
+            Song.objects.filter(id__in=doomed[start:start + 500]).delete()
+        Song.objects.bulk_create(
+            songs, batch_size=500, update_conflicts=True, unique_fields=["id"],
+            update_fields=UPSERT_FIELDS,
+        )
+    report.removed = len(orphan_ids - ids)
+
+
+def write_song_index(store: SongStore) -> None:
+    rows = Song.objects.order_by().values_list("id", "filename", "title")
+    songlist.write_index(store.index_path, rows.iterator(chunk_size=2000))
+
+
+def _finish(run: SyncRun, report: SyncReport) -> None:
+    from .health import library_health
+
+    status = SyncRun.Status.FAILED if report.fatal else (
+        SyncRun.Status.PARTIAL if report.failed else SyncRun.Status.SUCCEEDED)
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=status, finished_at=timezone.now(), total=report.total, added=report.added,
+        updated=report.updated, unchanged=report.unchanged, removed=report.removed,
+        failed=report.failed, downloads=report.downloads, rendered=report.rendered,
+        errors=report.errors[:500], message=report.summary()[:2000],
+        report=library_health(report.skipped, report.errors),
+    )
+    logger.info("song sync #%s %s: %s", run.pk, status, report.summary())

@@ -1,0 +1,312 @@
+"""Chord-sheet rendering: ChordPro -> PDF (PyMuPDF) -> one WebP image per page (Pillow).
+
+The built-in renderer lays the song out as blocks (a chord row plus its lyric row never split
+across pages, a section label stays with its first line) and then draws them. Vertical layout
+never depends on chord names, so a transposed copy breaks pages at the same places and page
+numbers match between keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymupdf
+from PIL import Image
+
+from .chordpro import VERBATIM_KINDS, Line, ParsedSong, Section
+from .transpose import transpose_chord, transpose_key
+
+logger = logging.getLogger(__name__)
+
+PAGE_WIDTH, PAGE_HEIGHT = pymupdf.paper_size("a4")
+MARGIN = 48
+BODY_WIDTH = PAGE_WIDTH - 2 * MARGIN
+LYRIC_SIZE = 12
+CHORD_SIZE = 11
+LINE_GAP = 3
+CHORUS_INDENT = 18
+IMAGE_DPI = 100
+WEBP_QUALITY = 80
+CHORD_COLOR = (0.05, 0.25, 0.6)
+COMMENT_COLOR = (0.35, 0.35, 0.35)
+
+# Base-14 fonts for Latin text; MuPDF's built-in CJK fallback for everything else.
+_FONTS = {
+    "regular": ("helv", pymupdf.Font("helv")),
+    "bold": ("hebo", pymupdf.Font("hebo")),
+    "italic": ("heit", pymupdf.Font("heit")),
+    "mono": ("cour", pymupdf.Font("cour")),
+    "cjk": ("china-s", pymupdf.Font("cjk")),
+}
+
+
+class RenderError(Exception):
+    """The song could not be turned into a PDF."""
+
+
+def _font(style: str, text: str) -> tuple[str, pymupdf.Font]:
+    name, font = _FONTS[style]
+    if any(ord(ch) > 0xFF and not font.has_glyph(ord(ch)) for ch in text):
+        return _FONTS["cjk"]
+    return name, font
+
+
+def text_width(text: str, style: str, size: float) -> float:
+    return _font(style, text)[1].text_length(text, fontsize=size)
+
+
+# --- Layout --------------------------------------------------------------------------------
+@dataclass
+class Draw:
+    """One text run on a page."""
+
+    x: float
+    y: float  # baseline
+    text: str
+    style: str
+    size: float
+    color: tuple[float, float, float] = (0, 0, 0)
+
+
+@dataclass
+class Block:
+    """Something that must stay on one page; `height` includes the gap after it."""
+
+    height: float
+    draws: list[Draw] = field(default_factory=list)
+    bars: list[tuple[float, float]] = field(default_factory=list)  # chorus bar (y0, y1) offsets
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    page_break: bool = False
+
+
+def _header_blocks(song: ParsedSong, semitones: int) -> list[Block]:
+    block = Block(0)
+    y = 20
+    block.draws.append(Draw(MARGIN, y, song.title, "bold", 20))
+    y += 8
+    for subtitle in song.meta.get("subtitle", []):
+        y += 15
+        block.draws.append(Draw(MARGIN, y, subtitle, "italic", 12, COMMENT_COLOR))
+    people = [song.first(k) for k in ("artist", "composer", "lyricist") if song.first(k)]
+    if people:
+        y += 15
+        block.draws.append(Draw(MARGIN, y, " · ".join(dict.fromkeys(people)), "regular", 11))
+    facts = []
+    key = song.key
+    if key:
+        shown = transpose_key(key, semitones)
+        facts.append(f"Key {shown}" + (f" (orig. {key})" if shown != key else ""))
+    for label, name in (("Capo", "capo"), ("Tempo", "tempo"), ("Time", "time")):
+        if song.first(name):
+            facts.append(f"{label} {song.first(name)}")
+    if facts:
+        y += 15
+        block.draws.append(Draw(MARGIN, y, "   ".join(facts), "regular", 10, COMMENT_COLOR))
+    block.height = y + 18
+    return [block]
+
+
+def _wrap(text: str, style: str, size: float, width: float) -> list[tuple[int, int]]:
+    """Split `text` into (start, end) spans that fit `width`, breaking at spaces when it can."""
+    spans = []
+    start = 0
+    while start < len(text):
+        end = len(text)
+        if text_width(text[start:end], style, size) <= width:
+            spans.append((start, end))
+            break
+        lo, hi = start + 1, len(text)  # binary search for the longest prefix that fits
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if text_width(text[start:mid], style, size) <= width:
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = text.rfind(" ", start + 1, lo + 1)
+        end = cut + 1 if cut > start else max(lo, start + 1)
+        spans.append((start, end))
+        start = end
+    return spans or [(0, 0)]
+
+
+def _lyric_blocks(line: Line, indent: float, semitones: int) -> list[Block]:
+    width = BODY_WIDTH - indent
+    x0 = MARGIN + indent
+    blocks = []
+    for start, end in _wrap(line.text, "regular", LYRIC_SIZE, width):
+        segment = line.text[start:end]
+        chords = [(pos - start, c) for pos, c in line.chords if start <= pos < end or (
+            end == len(line.text) and pos >= end)]
+        chord_row = CHORD_SIZE + LINE_GAP if line.chords else 0
+        block = Block(chord_row + LYRIC_SIZE + LINE_GAP + 2)
+        baseline = chord_row + LYRIC_SIZE
+        if segment.strip():
+            block.draws.append(Draw(x0, baseline, segment, "regular", LYRIC_SIZE))
+        next_free = x0
+        for pos, chord in chords:
+            name = transpose_chord(chord, semitones)
+            x = max(x0 + text_width(segment[:pos], "regular", LYRIC_SIZE), next_free)
+            block.draws.append(Draw(x, CHORD_SIZE, name, "bold", CHORD_SIZE, CHORD_COLOR))
+            next_free = x + text_width(name, "bold", CHORD_SIZE) + 4
+        blocks.append(block)
+    return blocks
+
+
+def _comment_block(line: Line, indent: float) -> Block:
+    style = "italic" if line.kind in ("comment_italic", "highlight") else "regular"
+    size = 11
+    block = Block(size + LINE_GAP + 6)
+    x = MARGIN + indent + (4 if line.kind == "comment_box" else 0)
+    block.draws.append(Draw(x, size + 1, line.text, style, size, COMMENT_COLOR))
+    if line.kind == "comment_box":
+        w = text_width(line.text, style, size) + 8
+        block.boxes.append((MARGIN + indent, -1, w, size + 6))
+    return block
+
+
+def _stack(first: Block, second: Block) -> Block:
+    """One block holding `first` above `second`, so the two never part across pages."""
+    shift = first.height
+    return Block(
+        first.height + second.height,
+        first.draws + [Draw(d.x, d.y + shift, d.text, d.style, d.size, d.color)
+                       for d in second.draws],
+        first.bars + [(a + shift, b + shift) for a, b in second.bars],
+        first.boxes + [(x, y + shift, w, h) for x, y, w, h in second.boxes],
+    )
+
+
+def _section_blocks(section: Section, semitones: int) -> list[Block]:
+    if section.kind == "new_page":
+        return [Block(0, page_break=True)]
+    indent = CHORUS_INDENT if section.kind == "chorus" else 0
+    label = section.label or ("Chorus" if section.kind == "chorus" else "")
+    label_block = Block(15, [Draw(MARGIN, 11, label, "bold", 11, COMMENT_COLOR)]) if label else None
+    if section.recalled:  # a recalled chorus prints as a reference, as ChordPro does by default
+        return [label_block or Block(15, [Draw(MARGIN, 11, "Chorus", "bold", 11, COMMENT_COLOR)])]
+    blocks: list[Block] = []
+    for line in section.lines:
+        if section.kind in VERBATIM_KINDS:
+            blocks.append(Block(11, [Draw(MARGIN + indent, 9, line.text, "mono", 9)]))
+        elif line.kind == "empty":
+            blocks.append(Block(LYRIC_SIZE * 0.6))
+        elif line.kind == "lyrics":
+            blocks.extend(_lyric_blocks(line, indent, semitones))
+        else:
+            blocks.append(_comment_block(line, indent))
+    if section.kind == "chorus":
+        for block in blocks:
+            block.bars.append((0, block.height))
+    if label_block is not None:
+        blocks = [_stack(label_block, blocks[0]), *blocks[1:]] if blocks else [label_block]
+    if blocks:
+        blocks[-1].height += 8  # air between sections
+    return blocks
+
+
+def layout(song: ParsedSong, semitones: int = 0) -> list[list[tuple[float, Block]]]:
+    """Place blocks on pages: returns, per page, (top y, block) pairs."""
+    blocks = _header_blocks(song, semitones)
+    for section in song.sections:
+        blocks.extend(_section_blocks(section, semitones))
+
+    pages: list[list[tuple[float, Block]]] = [[]]
+    y = MARGIN
+    bottom = PAGE_HEIGHT - MARGIN
+    for block in blocks:
+        if block.page_break:
+            if pages[-1]:
+                pages.append([])
+                y = MARGIN
+            continue
+        if y + block.height > bottom and pages[-1]:
+            pages.append([])
+            y = MARGIN
+        pages[-1].append((y, block))
+        y += block.height
+    return pages
+
+
+def _draw_pages(doc: pymupdf.Document, pages, song: ParsedSong) -> None:
+    total = len(pages)
+    for number, placed in enumerate(pages, start=1):
+        page = doc.new_page(width=PAGE_WIDTH, height=PAGE_HEIGHT)
+        for top, block in placed:
+            for y0, y1 in block.bars:
+                page.draw_line((MARGIN + 4, top + y0), (MARGIN + 4, top + y1),
+                               color=(0.6, 0.6, 0.6), width=1.5)
+            for x, y, w, h in block.boxes:
+                page.draw_rect(pymupdf.Rect(x, top + y, x + w, top + y + h),
+                               color=COMMENT_COLOR, width=0.6)
+            for draw in block.draws:
+                fontname, _ = _font(draw.style, draw.text)
+                page.insert_text((draw.x, top + draw.y), draw.text, fontname=fontname,
+                                 fontsize=draw.size, color=draw.color)
+        if total > 1:
+            footer = f"{song.title} — {number}/{total}"
+            page.insert_text((MARGIN, PAGE_HEIGHT - MARGIN / 2), footer,
+                             fontname=_font("regular", footer)[0], fontsize=8,
+                             color=COMMENT_COLOR)
+
+
+def render_pdf(song: ParsedSong, semitones: int = 0) -> bytes:
+    """The built-in chord-sheet renderer."""
+    doc = pymupdf.open()
+    try:
+        _draw_pages(doc, layout(song, semitones), song)
+        doc.set_metadata({"title": song.title, "author": song.artist, "creator": "songhub"})
+        return doc.tobytes(garbage=3, deflate=True)
+    finally:
+        doc.close()
+
+
+def render_pdf_with_cli(chordpro_path: str, source: Path, timeout: float) -> bytes | None:
+    """Run the ChordPro CLI; None (logged) when it is missing, fails or times out."""
+    if not chordpro_path or not os.access(chordpro_path, os.X_OK):
+        return None
+    out = source.parent / f".{source.name}.{os.getpid()}.cli.pdf"
+    try:
+        result = subprocess.run(
+            [chordpro_path, f"--output={out}", str(source)],
+            capture_output=True, timeout=timeout, check=False,
+        )
+        if result.returncode != 0 or not out.exists():
+            logger.warning("chordpro CLI failed on %s (exit %s): %s", source.name,
+                           result.returncode, result.stderr[-300:].decode(errors="replace"))
+            return None
+        data = out.read_bytes()
+        with pymupdf.open(stream=data, filetype="pdf") as check:
+            if check.page_count < 1:
+                return None
+        return data
+    except (subprocess.TimeoutExpired, OSError, RuntimeError, ValueError) as exc:
+        logger.warning("chordpro CLI unusable on %s: %s", source.name, exc)
+        return None
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def page_images(pdf: bytes, dpi: int = IMAGE_DPI) -> list[bytes]:
+    """One WebP per PDF page."""
+    images = []
+    with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+        for page in doc:
+            pix = page.get_pixmap(dpi=dpi, alpha=False)
+            image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+            buffer = io.BytesIO()
+            image.save(buffer, "WEBP", quality=WEBP_QUALITY, method=2)
+            images.append(buffer.getvalue())
+    return images
+
+
+def etag_of(*parts: bytes) -> str:
+    digest = hashlib.sha1()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()[:20]

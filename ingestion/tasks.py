@@ -1,0 +1,32 @@
+"""Celery entry points for the song library; all logic lives in `pipeline`."""
+
+import logging
+
+from celery import shared_task
+
+from . import pipeline
+from .models import SyncRun
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, ignore_result=True, expires=3000)
+def sync_songs(run_id: int | None = None, options: dict | None = None) -> None:
+    """Run one sync. With `run_id`, claim that queued run; without, record a beat run."""
+    if run_id is None:
+        run = SyncRun.objects.create(status=SyncRun.Status.RUNNING, trigger=SyncRun.Trigger.BEAT)
+    else:
+        claimed = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
+            status=SyncRun.Status.RUNNING)
+        if claimed != 1:
+            logger.info("sync run %s already taken or gone", run_id)
+            return
+        run = SyncRun.objects.get(pk=run_id)
+    pipeline.run_sync(pipeline.SyncOptions(**(options or run.options or {})), run)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def rerender_songs(song_ids: list[int]) -> None:
+    run = SyncRun.objects.create(status=SyncRun.Status.RUNNING, trigger=SyncRun.Trigger.ADMIN,
+                                 options={"only_ids": song_ids, "regen_assets": True})
+    pipeline.run_sync(pipeline.SyncOptions(only_ids=song_ids, regen_assets=True), run)

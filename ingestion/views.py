@@ -1,0 +1,128 @@
+"""Song library HTTP endpoints: the gzip index, PDFs, page images, song JSON and pages."""
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.http import condition, require_GET
+
+from .models import Song
+from .songlist import load_index
+from .store import SongStore
+
+ASSET_CACHE = {"public": True, "max_age": 300}
+
+
+def _store() -> SongStore:
+    return SongStore(settings.SONG_DATA_DIR)
+
+
+def _etag_matches(request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match", "")
+    return etag and (header.strip() == "*" or etag in [t.strip() for t in header.split(",")])
+
+
+def song_json(song: Song) -> dict:
+    return {
+        "id": song.id,
+        "title": song.title,
+        "subtitle": song.subtitle,
+        "artist": song.artist,
+        "key": song.key,
+        "tempo": song.tempo,
+        "time_signature": song.time_signature,
+        "capo": song.capo,
+        "genre": song.genre,
+        "language": song.language,
+        "filename": song.filename,
+        "page_count": song.page_count,
+        "pdf_url": reverse("song-pdf", args=[song.id]),
+        "pdf_etag": song.pdf_etag,
+        "image_etag": song.image_etag,
+        "pages": [reverse("song-page", args=[song.id, n]) for n in range(1, song.page_count + 1)],
+        "thumbnail_url": reverse("song-page", args=[song.id, 1]) if song.page_count else None,
+        "metadata": song.metadata,
+        "updated_at": song.updated_at.isoformat(),
+    }
+
+
+@require_GET
+def song_list(request):
+    """The pre-built index: no query on the songs table. Gzip bytes as-is when accepted."""
+    index = load_index(_store().index_path)
+    if index is None:
+        return JsonResponse(
+            {"error": {"code": "index_missing", "message": "No song index yet: run a sync."}},
+            status=503,
+        )
+    gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
+    if _etag_matches(request, index.etag):
+        response = HttpResponse(status=304)
+    elif gzip_ok:
+        response = HttpResponse(index.gzipped, content_type="application/json")
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(index.json_bytes(), content_type="application/json")
+    response["ETag"] = index.etag
+    patch_vary_headers(response, ["Accept-Encoding"])
+    patch_cache_control(response, public=True, max_age=60)
+    return response
+
+
+def _song_etag(request, song_id, *args):
+    song = Song.objects.filter(pk=song_id).only("pdf_etag").first()
+    return song.pdf_etag if song and song.pdf_etag else None
+
+
+def _page_etag(request, song_id, page):
+    song = Song.objects.filter(pk=song_id).only("image_etag").first()
+    return f"{song.image_etag}-{page}" if song and song.image_etag else None
+
+
+def _file_response(path, content_type):
+    try:
+        response = FileResponse(open(path, "rb"), content_type=content_type)
+    except FileNotFoundError:
+        raise Http404("Asset not rendered yet.") from None
+    patch_cache_control(response, **ASSET_CACHE)
+    return response
+
+
+@require_GET
+@condition(etag_func=_song_etag)
+def song_pdf(request, song_id: int):
+    song = get_object_or_404(Song.objects.only("id", "title"), pk=song_id)
+    response = _file_response(_store().pdf_path(song.id), "application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{song.id}.pdf"'
+    return response
+
+
+@require_GET
+@condition(etag_func=_page_etag)
+def song_page(request, song_id: int, page: int):
+    song = get_object_or_404(Song.objects.only("id", "page_count"), pk=song_id)
+    if not 1 <= page <= song.page_count:
+        raise Http404(f"Song {song_id} has {song.page_count} pages.")
+    return _file_response(_store().image_path(song.id, page), "image/webp")
+
+
+@require_GET
+def song_api(request, song_id: int):
+    song = Song.objects.filter(pk=song_id).first()
+    if song is None:
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": f"No song with id {song_id}."}}, status=404
+        )
+    return JsonResponse(song_json(song))
+
+
+def song_browser(request):
+    songs = Song.objects.only("id", "title", "artist", "key", "page_count")[:200]
+    return render(request, "ingestion/song_browser.html", {"songs": songs})
+
+
+def song_detail(request, song_id: int):
+    song = get_object_or_404(Song, pk=song_id)
+    pages = [reverse("song-page", args=[song.id, n]) for n in range(1, song.page_count + 1)]
+    return render(request, "ingestion/song_detail.html", {"song": song, "pages": pages})

@@ -1,0 +1,3 @@
+"""WebSocket URL routes, mounted by songhub.asgi."""
+
+websocket_urlpatterns = []

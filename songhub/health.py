@@ -1,0 +1,98 @@
+"""Health endpoints for probes and operators.
+
+`/health` is the readiness view: it touches the database, Redis and the channel layer and
+answers 503 when the database is unreachable. `/health/live` does no I/O at all.
+"""
+
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+
+logger = logging.getLogger(__name__)
+
+
+def check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return "ok"
+    except DatabaseError as exc:
+        logger.error("health: database unreachable: %s", exc)
+        return f"error: {exc.__class__.__name__}"
+
+
+def check_redis() -> str:
+    if not settings.REDIS_URL:
+        return "not configured"
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+        client.ping()
+        return "ok"
+    except redis.RedisError as exc:
+        logger.error("health: redis unreachable: %s", exc)
+        return f"error: {exc.__class__.__name__}"
+
+
+def check_channel_layer() -> str:
+    """A real round trip: send a message to a fresh channel and read it back."""
+    layer = get_channel_layer()
+    if layer is None:
+        return "not configured"
+    try:
+        channel = async_to_sync(layer.new_channel)("health.")
+        token = uuid.uuid4().hex
+        async_to_sync(layer.send)(channel, {"type": "health.ping", "token": token})
+        message = async_to_sync(_receive_with_timeout)(layer, channel)
+        return "ok" if message.get("token") == token else "error: wrong message"
+    except Exception as exc:  # any layer failure is a health fact, not a crash
+        logger.error("health: channel layer failed: %s", exc)
+        return f"error: {exc.__class__.__name__}"
+
+
+async def _receive_with_timeout(layer, channel, timeout=2.0):
+    import asyncio
+
+    return await asyncio.wait_for(layer.receive(channel), timeout)
+
+
+def live_worker_count() -> int | None:
+    from workers.models import Worker
+
+    try:
+        return Worker.objects.live().count()
+    except DatabaseError:
+        return None
+
+
+@never_cache
+def health(request):
+    database = check_database()
+    body = {
+        "status": "ok",
+        "version": settings.VERSION,
+        "database": database,
+        "redis": check_redis(),
+        "channel_layer": check_channel_layer(),
+        "workers": live_worker_count() if database == "ok" else None,
+    }
+    degraded = [k for k in ("redis", "channel_layer") if body[k].startswith("error")]
+    if database != "ok":
+        body["status"] = "unavailable"
+        return JsonResponse(body, status=503)
+    if degraded:
+        body["status"] = "degraded"
+    return JsonResponse(body)
+
+
+@never_cache
+def live(request):
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,64 @@
+"""Run web (daphne), one Celery worker and beat in the foreground; Ctrl-C stops all three."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Start daphne, a Celery worker and Celery beat together (the `make run` target)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--worker-concurrency", type=int, default=2)
+
+    def handle(self, *args, bind, port, worker_concurrency, **options):
+        python = sys.executable
+        level = os.environ.get("LOG_LEVEL", "INFO")
+        commands = {
+            "web": [python, "-m", "daphne", "-b", bind, "-p", str(port), "songhub.asgi:application"],
+            "worker": [python, "-m", "celery", "-A", "songhub", "worker", "-l", level,
+                       "--concurrency", str(worker_concurrency), "-n", "songhub@%h"],
+            "beat": [python, "-m", "celery", "-A", "songhub", "beat", "-l", level],
+        }
+        children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        self.stdout.write(f"Songhub is up: http://{bind}:{port}/  (Ctrl-C stops web, worker and beat)")
+
+        stopping = {"signal": None}
+
+        def stop(signum, frame):
+            stopping["signal"] = signum
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        exit_code = 0
+        while stopping["signal"] is None:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    self.stderr.write(f"{name} exited with {child.returncode}; stopping the rest")
+                    exit_code = child.returncode or 1
+                    stopping["signal"] = signal.SIGTERM
+                    break
+            time.sleep(0.3)
+        self.shutdown(children)
+        sys.exit(exit_code)
+
+    def shutdown(self, children, grace=15.0):
+        """TERM to everyone (warm shutdown for Celery), then KILL whoever is still there."""
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for name, child in children.items():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{name} did not stop in {grace:.0f} s; killing it")
+                child.kill()
+                child.wait()
+        self.stdout.write("Stopped web, worker and beat.")

@@ -1,0 +1,262 @@
+"""Songhub settings: every value comes from the environment, with safe defaults.
+
+With no environment at all songhub runs "embedded": SQLite under SONG_DATA_DIR, an in-memory
+channel layer and a filesystem Celery broker, so a real worker and beat run with no servers.
+Setting DATABASE_URL / REDIS_URL switches each part to PostgreSQL / Redis. See
+docs/configuration.md for every variable.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VERSION = "0.1.0"
+
+# The development key is public on purpose; songhub.checks refuses it when DEBUG is off.
+INSECURE_SECRET_KEY = "django-insecure-songhub-development-key-do-not-use-in-production"
+
+env = environ.Env()
+environ.Env.smart_cast = False  # never guess types: every value below states its own
+
+
+def _secret(name, default=""):
+    """Read NAME, or the contents of the file named by NAME_FILE (Kubernetes secret mounts)."""
+    path = env.str(f"{name}_FILE", default="")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc}") from exc
+    return env.str(name, default=default)
+
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = _secret("SECRET_KEY", default=INSECURE_SECRET_KEY)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+
+SONG_DATA_DIR = Path(env.str("SONG_DATA_DIR", default=str(BASE_DIR / "song_data"))).resolve()
+
+# --- Outside services -----------------------------------------------------------------------
+GITHUB_API_URL = env.str("GITHUB_API_URL", default="https://api.github.com").rstrip("/")
+GITHUB_TOKEN = _secret("GITHUB_TOKEN")
+SONGS_REPO = env.str("SONGS_REPO", default="hopekcc/song-db-chordpro")
+SONGS_REF = env.str("SONGS_REF", default="HEAD")
+GITHUB_TIMEOUT_SECONDS = env.float("GITHUB_TIMEOUT_SECONDS", default=20.0)
+GITHUB_MAX_RATE_LIMIT_WAIT_SECONDS = env.float("GITHUB_MAX_RATE_LIMIT_WAIT_SECONDS", default=60.0)
+CHORDPRO_PATH = env.str("CHORDPRO_PATH", default="")
+CHORDPRO_TIMEOUT_SECONDS = env.float("CHORDPRO_TIMEOUT_SECONDS", default=60.0)
+SONG_MAX_BYTES = env.int("SONG_MAX_BYTES", default=1024 * 1024)
+SONG_SYNC_INTERVAL_SECONDS = env.int("SONG_SYNC_INTERVAL_SECONDS", default=3600)
+
+SPOTIFY_CLIENT_ID = env.str("SPOTIFY_CLIENT_ID", default="")
+SPOTIFY_CLIENT_SECRET = _secret("SPOTIFY_CLIENT_SECRET")
+SPOTIFY_REDIRECT_URI = env.str(
+    "SPOTIFY_REDIRECT_URI", default="http://127.0.0.1:8000/analytics/loginResponse"
+)
+SPOTIFY_API_URL = env.str("SPOTIFY_API_URL", default="https://api.spotify.com").rstrip("/")
+SPOTIFY_ACCOUNTS_URL = env.str(
+    "SPOTIFY_ACCOUNTS_URL", default="https://accounts.spotify.com"
+).rstrip("/")
+
+# --- Applications ---------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",  # first, so `runserver` serves ASGI (HTTP + WebSocket)
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "channels",
+    "django_celery_beat",
+    "songhub",
+    "ingestion",
+    "rooms",
+    "workers",
+    "listening",
+]
+
+MIDDLEWARE = [
+    "songhub.logging.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "songhub.urls"
+WSGI_APPLICATION = "songhub.wsgi.application"
+ASGI_APPLICATION = "songhub.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "songhub.context_processors.version",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{SONG_DATA_DIR / 'songhub.sqlite3'}"
+    )
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while the worker writes; the timeout rides out short locks.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, channel layer, Celery ----------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "songhub",
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "songhub"},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # kombu's filesystem transport: a real broker shared by web, worker and beat, no server.
+    CELERY_BROKER_DIR = SONG_DATA_DIR / "celery-broker"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+    CELERY_RESULT_BACKEND = None  # no task here returns a result; progress lives in the DB
+
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+# Eager mode is for tests only; real deployments always go through the broker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Auth, i18n, static ---------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_MANIFEST_STRICT = False
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Workers (issue: listening worker pool) -------------------------------------------------
+WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=30)
+WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=90)
+
+# --- Logging: one line per event on stdout, with request / task ids -------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "songhub.logging.ContextFilter"}},
+    "formatters": {
+        "line": {
+            "format": "%(asctime)s %(levelname)s %(name)s "
+            "[req=%(request_id)s task=%(task_id)s] %(message)s",
+        }
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "line",
+            "filters": ["context"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "celery": {"level": LOG_LEVEL},
+    },
+}
+
+# --- Beat: the one schedule. Each entry expires before its next run. ------------------------
+SONG_SYNC_SOURCE = env.str("SONG_SYNC_SOURCE", default="github")  # github | local
+if SONG_SYNC_SOURCE not in ("github", "local"):
+    raise ImproperlyConfigured("SONG_SYNC_SOURCE must be 'github' or 'local'")
+CELERY_BEAT_SCHEDULE = {}
+if SONG_SYNC_INTERVAL_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["sync-songs"] = {
+        "task": "ingestion.tasks.sync_songs",
+        "schedule": float(SONG_SYNC_INTERVAL_SECONDS),
+        "kwargs": {"options": {"source": SONG_SYNC_SOURCE}},
+        "options": {"expires": SONG_SYNC_INTERVAL_SECONDS * 0.9},
+    }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

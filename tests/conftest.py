@@ -1,0 +1,64 @@
+"""Shared fixtures: an isolated SONG_DATA_DIR per test, the loopback GitHub, service markers."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("SONGHUB_REQUIRE_SERVICES") == "1"
+DEMO_SONGS = Path(__file__).resolve().parent.parent / "ingestion" / "demo_songs"
+
+
+def _missing_service(item) -> str | None:
+    from django.conf import settings
+    from django.db import connection
+
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    if item.get_closest_marker("redis") and not settings.REDIS_URL:
+        return "needs Redis: set REDIS_URL=redis://..."
+    if item.get_closest_marker("browser") and not Path("/usr/bin/chromium").exists():
+        return "needs Debian chromium at /usr/bin/chromium (apt-get install chromium)"
+    return None
+
+
+def pytest_runtest_setup(item):
+    reason = _missing_service(item)
+    if reason:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"SONGHUB_REQUIRE_SERVICES=1 but this test {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def song_data(settings, tmp_path):
+    """Every test gets its own song data folder and plain static storage (no manifest)."""
+    settings.SONG_DATA_DIR = tmp_path / "song_data"
+    settings.SONG_DATA_DIR.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    return settings.SONG_DATA_DIR
+
+
+@pytest.fixture
+def github(settings, tmp_path):
+    """A loopback GitHub serving `tmp_path/repo`, preloaded with the demo songbook."""
+    from tests.fakes.github import FakeGitHub
+
+    root = tmp_path / "repo"
+    shutil.copytree(DEMO_SONGS, root)
+    server = FakeGitHub(root).start()
+    settings.GITHUB_API_URL = server.url
+    settings.SONGS_REPO = server.repo
+    settings.GITHUB_TOKEN = ""
+    settings.GITHUB_MAX_RATE_LIMIT_WAIT_SECONDS = 2
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def curator(django_user_model):
+    return django_user_model.objects.create_superuser("curator", "curator@example.com", "pw-curator-1")

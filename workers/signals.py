@@ -1,0 +1,44 @@
+"""Celery worker lifecycle: register on start, heartbeat in a thread, unregister on shutdown."""
+
+import logging
+import threading
+
+from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
+
+from . import registry
+
+logger = logging.getLogger(__name__)
+
+_state = {"worker_id": None, "stop": threading.Event(), "healthy": True}
+
+
+def current_worker_id():
+    return _state["worker_id"]
+
+
+def _beat_forever(worker_id: str, stop: threading.Event) -> None:
+    while not stop.wait(settings.WORKER_HEARTBEAT_SECONDS):
+        _state["healthy"] = registry.heartbeat(worker_id)
+
+
+@worker_ready.connect
+def on_worker_ready(sender=None, **kwargs):
+    worker_id = registry.new_worker_id()
+    _state["worker_id"] = worker_id
+    _state["stop"].clear()
+    try:
+        registry.register(worker_id)
+    except Exception as exc:  # the heartbeat thread will register once the DB is back
+        logger.error("worker %s could not register yet: %s", worker_id, exc)
+    threading.Thread(
+        target=_beat_forever, args=(worker_id, _state["stop"]), name="songhub-heartbeat",
+        daemon=True,
+    ).start()
+
+
+@worker_shutdown.connect
+def on_worker_shutdown(sender=None, **kwargs):
+    _state["stop"].set()
+    if _state["worker_id"]:
+        registry.unregister(_state["worker_id"])
