@@ -142,9 +142,12 @@ def run_sync(options: SyncOptions, run: SyncRun | None = None,
             source = build_source(options, store)
             SyncRun.objects.filter(pk=run.pk).update(source=source.describe()[:300])
             _run(options, store, source, report, progress)
-    except (SourceError, AlreadyRunning, OSError, ValueError) as exc:
+    except (SourceError, AlreadyRunning) as exc:
         report.fatal = str(exc)
         logger.error("song sync failed: %s", exc)
+    except Exception as exc:  # recorded on the run, never left "running"
+        report.fatal = f"{exc.__class__.__name__}: {exc}"
+        logger.exception("song sync crashed")
     _finish(run, report)
     return report
 
@@ -259,12 +262,36 @@ def _execute(jobs: list[dict], concurrency: int, progress: Progress) -> list[dic
     results = []
     # forkserver: safe from a threaded parent (Celery worker, heartbeat thread)
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=context) as pool:
+    with _children_allowed(), ProcessPoolExecutor(
+        max_workers=min(workers, total), mp_context=context
+    ) as pool:
         futures = [pool.submit(process_song, job) for job in jobs]
         for done, future in enumerate(as_completed(futures), start=1):
             results.append(future.result())
             progress("render", done, total)
     return results
+
+
+@contextmanager
+def _children_allowed():
+    """Let a Celery prefork child start our render pool.
+
+    Billiard flags its children daemonic (multiprocessing refuses children to daemons so that
+    none are orphaned; our pool is joined before this block ends) and gives them an authkey
+    type multiprocessing cannot send to the forkserver. Both are patched for the block only."""
+    config = multiprocessing.current_process()._config
+    daemon, authkey = config.get("daemon"), config.get("authkey")
+    config["daemon"] = False
+    if type(authkey) is not multiprocessing.process.AuthenticationString:
+        config["authkey"] = multiprocessing.process.AuthenticationString(
+            bytes(authkey or os.urandom(32)))
+    try:
+        yield
+    finally:
+        if daemon is not None:
+            config["daemon"] = daemon
+        if authkey is not None:
+            config["authkey"] = authkey
 
 
 def _upsert(results: list[dict], rows: dict, orphan_ids: set[int], report: SyncReport) -> None:

@@ -7,6 +7,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "songhub.settings")
 django_asgi_app = get_asgi_application()  # first: sets up apps before consumers import models
 
+from songhub.checks import assert_safe_to_start  # noqa: E402
+
+assert_safe_to_start()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "songhub.settings")
 
@@ -20,3 +21,10 @@ def ensure_broker_folders():
             if folder:
                 Path(folder).mkdir(parents=True, exist_ok=True)
 
+
+@worker_init.connect
+@beat_init.connect
+def refuse_insecure_start(**kwargs):
+    from songhub.checks import assert_safe_to_start
+
+    assert_safe_to_start()

@@ -2,6 +2,15 @@
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+
+def assert_safe_to_start() -> None:
+    """Called by every long-running entry point (ASGI, WSGI, Celery worker and beat), which
+    do not run Django's system checks themselves."""
+    errors = check_secret_key(None)
+    if errors:
+        raise ImproperlyConfigured(f"{errors[0].msg} {errors[0].hint}")
 
 
 @register(Tags.security, deploy=False)

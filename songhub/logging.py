@@ -15,7 +15,9 @@ class ContextFilter(logging.Filter):
     """Adds `request_id` and `task_id` to every record (``-`` when there is none)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        # django.request logs after the middleware chain has returned, but passes the request
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "request_id", None) or _request_id.get()
         record.task_id = _current_task_id()
         return True
 
@@ -38,7 +40,8 @@ class RequestIdMiddleware:
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else ""
-        token = _request_id.set(request_id or uuid.uuid4().hex[:16])
+        request.request_id = request_id or uuid.uuid4().hex[:16]
+        token = _request_id.set(request.request_id)
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = _request_id.get()
