@@ -32,6 +32,7 @@ class FakeGitHub:
         self.authorizations: list[str | None] = []
         self.injected: list[tuple[int, dict, str]] = []  # (status, headers, kind or "*")
         self.lock = threading.Lock()
+        self._paths_by_sha: dict[str, str] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -141,13 +142,24 @@ class FakeGitHub:
         handler._send(200, {"sha": hashlib.sha1(ref.encode()).hexdigest(), "tree": tree,
                             "truncated": False, "url": f"{self.url}/repos/{self.repo}/git/trees/{ref}"})
 
+    def _blob(self, sha: str) -> bytes | None:
+        """Blobs by SHA; the SHA -> path map is rebuilt only when a SHA is not in it."""
+        path = self._paths_by_sha.get(sha)
+        data = (self.root / path).read_bytes() if path and (self.root / path).exists() else None
+        if data is not None and blob_sha(data) == sha:
+            return data
+        files = self.files()
+        self._paths_by_sha = {blob_sha(d): p for p, d in files.items()}
+        path = self._paths_by_sha.get(sha)
+        return files[path] if path else None
+
     def _serve_blob(self, handler, sha):
-        for data in self.files().values():
-            if blob_sha(data) == sha:
-                content = base64.encodebytes(data).decode()  # GitHub wraps at 60 chars
-                return handler._send(200, {"sha": sha, "size": len(data), "encoding": "base64",
-                                           "content": content})
-        handler._send(404, {"message": "Not Found"})
+        data = self._blob(sha)
+        if data is None:
+            return handler._send(404, {"message": "Not Found"})
+        content = base64.encodebytes(data).decode()  # GitHub wraps at 60 chars
+        handler._send(200, {"sha": sha, "size": len(data), "encoding": "base64",
+                            "content": content})
 
     def _serve_contents(self, handler, path):
         data = self.files().get(path)

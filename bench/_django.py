@@ -1,0 +1,39 @@
+"""Bench setup: a throwaway SONG_DATA_DIR and database, then django.setup() and migrate.
+
+With DATABASE_URL=postgres://… the bench uses a fresh database `<name>_bench` on that server
+(dropped and re-created); otherwise SQLite in the temporary folder.
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def setup(label: str) -> Path:
+    data_dir = Path(tempfile.mkdtemp(prefix=f"songhub-bench-{label}-")) / "song_data"
+    data_dir.mkdir(parents=True)
+    os.environ["SONG_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "songhub.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        import psycopg
+
+        parts = urlsplit(url)
+        name = f"{parts.path.lstrip('/') or 'songhub'}_bench"
+        admin = urlunsplit(parts._replace(path="/postgres"))
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    return data_dir
