@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import songlist
+from . import search_infra, songlist
 from .models import Song, SyncRun
 from .processing import assets_current, process_song
 from .sources import MAX_DOWNLOADS, DirectorySource, GitHubSource, Listing, RemoteFile, SourceError
@@ -41,6 +41,7 @@ UPSERT_FIELDS = [
     "image_etag", "lyrics", "metadata", "warnings", "warning_count", "updated_at",
 ]
 _ADVISORY_LOCK_KEY = 0x50_4E_47_53  # "SNGS": one ingestion run per database
+BULK_CHANGE_ROWS = 500  # from this many changed rows on, refresh search index statistics
 
 
 class AlreadyRunning(Exception):
@@ -328,6 +329,8 @@ def _upsert(results: list[dict], rows: dict, orphan_ids: set[int], report: SyncR
             update_fields=UPSERT_FIELDS,
         )
     report.removed = len(orphan_ids - ids)
+    if len(songs) + report.removed >= BULK_CHANGE_ROWS:
+        search_infra.refresh_after_bulk_change()
 
 
 def write_song_index(store: SongStore) -> None:

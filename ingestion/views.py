@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import condition, require_GET
 
+from . import search
 from .models import Song
 from .songlist import load_index
 from .store import SongStore
@@ -126,3 +127,22 @@ def song_detail(request, song_id: int):
     song = get_object_or_404(Song, pk=song_id)
     pages = [reverse("song-page", args=[song.id, n]) for n in range(1, song.page_count + 1)]
     return render(request, "ingestion/song_detail.html", {"song": song, "pages": pages})
+
+
+@require_GET
+def song_search(request):
+    """`GET /api/songs/search?q=&mode=&limit=&offset=`; see ingestion.search for ranking."""
+    try:
+        page = search.search(request.GET.get("q"), request.GET.get("mode"),
+                             request.GET.get("limit"), request.GET.get("offset"))
+    except search.SearchError as exc:
+        return JsonResponse({"error": {"code": exc.code, "message": str(exc)}}, status=400)
+    results = []
+    for hit in page.hits:
+        item = hit.as_dict()
+        etag = item.pop("image_etag")
+        item["thumbnail_url"] = (f"{reverse('song-page', args=[hit.id, 1])}?v={etag}"
+                                 if hit.page_count else None)
+        results.append(item)
+    return JsonResponse({"query": page.query, "mode": page.mode, "count": page.count,
+                         "results": results})
