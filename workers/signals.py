@@ -2,11 +2,12 @@
 
 import logging
 import threading
+from pathlib import Path
 
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 
-from . import registry
+from . import alive, registry
 
 logger = logging.getLogger(__name__)
 
@@ -17,9 +18,19 @@ def current_worker_id():
     return _state["worker_id"]
 
 
+def _touch_liveness_file() -> None:
+    """The pod's liveness probe (workers.alive) reads this file's age."""
+    path = Path(alive.heartbeat_file())
+    try:
+        path.touch()
+    except OSError as exc:
+        logger.warning("cannot touch %s: %s", path, exc)
+
+
 def _beat_forever(worker_id: str, stop: threading.Event) -> None:
     while not stop.wait(settings.WORKER_HEARTBEAT_SECONDS):
         _state["healthy"] = registry.heartbeat(worker_id)
+        _touch_liveness_file()
 
 
 @worker_ready.connect
@@ -31,6 +42,7 @@ def on_worker_ready(sender=None, **kwargs):
         registry.register(worker_id)
     except Exception as exc:  # the heartbeat thread will register once the DB is back
         logger.error("worker %s could not register yet: %s", worker_id, exc)
+    _touch_liveness_file()
     threading.Thread(
         target=_beat_forever, args=(worker_id, _state["stop"]), name="songhub-heartbeat",
         daemon=True,
