@@ -14,7 +14,7 @@ from .tasks import rerender_songs, sync_songs
 class SongAdmin(admin.ModelAdmin):
     list_display = ("id", "title", "artist", "key", "page_count", "warning_count", "updated_at")
     list_display_links = ("id", "title")
-    search_fields = ("title", "artist", "filename", "=id")
+    search_fields = ("title", "artist", "filename", "=id")  # also serves autocomplete
     list_filter = ("key", "language", "title_from_filename", "page_count")
     ordering = ("title",)
     readonly_fields = ("id", "filename", "source_sha", "page_count", "pdf_etag", "image_etag",

@@ -11,6 +11,7 @@ from . import search
 from .models import Song
 from .songlist import load_index
 from .store import SongStore
+from .transposed import transposed_page
 
 ASSET_CACHE = {"public": True, "max_age": 300}
 
@@ -76,11 +77,6 @@ def _song_etag(request, song_id, *args):
     return song.pdf_etag if song and song.pdf_etag else None
 
 
-def _page_etag(request, song_id, page):
-    song = Song.objects.filter(pk=song_id).only("image_etag").first()
-    return f"{song.image_etag}-{page}" if song and song.image_etag else None
-
-
 def _file_response(path, content_type):
     try:
         response = FileResponse(open(path, "rb"), content_type=content_type)
@@ -99,12 +95,36 @@ def song_pdf(request, song_id: int):
     return response
 
 
+def _semitones(request) -> int:
+    """`?transpose=K&capo=C`: the chords a follower wants to see, K - C semitones away."""
+    try:
+        transpose = int(request.GET.get("transpose") or 0)
+        capo = int(request.GET.get("capo") or 0)
+    except ValueError:
+        return 0
+    if not -11 <= transpose <= 11 or not 0 <= capo <= 11:
+        return 0
+    return transpose - capo
+
+
+def _page_etag(request, song_id, page):
+    song = Song.objects.filter(pk=song_id).only("image_etag").first()
+    if not song or not song.image_etag:
+        return None
+    return f"{song.image_etag}-{page}-k{_semitones(request)}"
+
+
 @require_GET
 @condition(etag_func=_page_etag)
 def song_page(request, song_id: int, page: int):
-    song = get_object_or_404(Song.objects.only("id", "page_count"), pk=song_id)
+    song = get_object_or_404(Song.objects.only("id", "page_count", "filename", "source_sha"),
+                             pk=song_id)
     if not 1 <= page <= song.page_count:
         raise Http404(f"Song {song_id} has {song.page_count} pages.")
+    semitones = _semitones(request)
+    if semitones % 12:
+        path = transposed_page(_store(), song, page, semitones)
+        return _file_response(path, "image/webp")
     return _file_response(_store().image_path(song.id, page), "image/webp")
 
 

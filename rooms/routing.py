@@ -1,3 +1,7 @@
 """WebSocket URL routes, mounted by songhub.asgi."""
 
-websocket_urlpatterns = []
+from django.urls import path
+
+from .consumers import RoomConsumer
+
+websocket_urlpatterns = [path("ws", RoomConsumer.as_asgi())]

@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "songhub.auth.TokenAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -233,6 +234,15 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=False)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Rooms ---------------------------------------------------------------------------------
+ROOMS_PING_SECONDS = env.float("ROOMS_PING_SECONDS", default=30.0)
+ROOMS_CLIENT_TIMEOUT_SECONDS = env.float("ROOMS_CLIENT_TIMEOUT_SECONDS", default=90.0)
+ROOMS_MAX_MESSAGE_BYTES = env.int("ROOMS_MAX_MESSAGE_BYTES", default=64 * 1024)
+ROOMS_MESSAGES_PER_SECOND = env.float("ROOMS_MESSAGES_PER_SECOND", default=20.0)
+ROOMS_MESSAGE_BURST = env.int("ROOMS_MESSAGE_BURST", default=40)
+ROOMS_PRESENCE_COALESCE_SECONDS = env.float("ROOMS_PRESENCE_COALESCE_SECONDS", default=0.1)
+ROOMS_VERIFY_ATTEMPTS_PER_MINUTE = env.int("ROOMS_VERIFY_ATTEMPTS_PER_MINUTE", default=10)
 
 # --- Workers (issue: listening worker pool) -------------------------------------------------
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=30)

@@ -10,6 +10,15 @@ REQUIRE_SERVICES = os.environ.get("SONGHUB_REQUIRE_SERVICES") == "1"
 DEMO_SONGS = Path(__file__).resolve().parent.parent / "ingestion" / "demo_songs"
 
 
+def pytest_configure(config):
+    """Tests run with DEBUG off, like production, so they need a non-default key."""
+    from django.conf import settings
+
+    settings.SECRET_KEY = "songhub-test-suite-" + "k" * 40
+    # consumer threads must not keep connections that block dropping the test database
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
 def _missing_service(item) -> str | None:
     from django.conf import settings
     from django.db import connection

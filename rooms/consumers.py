@@ -1,0 +1,273 @@
+"""The room WebSocket (`/ws`): `[name, payload]` frames both ways.
+
+Flow: connect -> ["handshake", {client_type}] -> ["join_room", {room_id, password?, name?}]
+-> commands. Every command is a thin call into rooms.services; events come back through the
+channel layer group of the room (rooms.events). Nothing a client sends can crash the
+connection: bad frames get an `error` frame, and an optional `request_id` gets an `ack`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from . import services
+from .events import now_ts, room_group
+
+logger = logging.getLogger(__name__)
+
+CLIENT_TYPES = ("controller", "display", "viewer")
+CONTROLLER_COMMANDS = {"select_song", "set_page", "queue_song", "remove_song", "queue_next_song",
+                       "clear_queue", "play_next", "play_song", "pause_song", "set_volume",
+                       "player_state", "set_queue_mode"}
+DISPLAY_COMMANDS = {"update_player_state", "video_loaded"}
+ANY_MEMBER_COMMANDS = {"set_key", "leave_room"}
+
+
+class ProtocolError(Exception):
+    def __init__(self, error_type: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.error_type, self.details = error_type, details or {}
+
+
+class TokenBucket:
+    """Per-connection rate limit: `rate` messages per second, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int):
+        self.rate, self.capacity, self.tokens = rate, burst, float(burst)
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.client_type = None
+        self.room_id = None
+        self.participant = None
+        self.is_leader = None
+        self.last_heard = time.monotonic()
+        self.bucket = TokenBucket(settings.ROOMS_MESSAGES_PER_SECOND, settings.ROOMS_MESSAGE_BURST)
+        self.pending_count = None
+        self.count_flush = None
+        await self.accept()
+        self.pinger = asyncio.create_task(self.ping_forever())
+
+    async def disconnect(self, code):
+        self.pinger.cancel()
+        if self.count_flush:
+            self.count_flush.cancel()
+        if self.room_id is not None:
+            await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
+            await database_sync_to_async(services.disconnect)(self.channel_name)
+
+    # -- frames in ------------------------------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None):
+        self.last_heard = time.monotonic()
+        request_id = None
+        try:
+            name, payload = self.parse(text_data, bytes_data)
+            request_id = payload.get("request_id")
+            result = await self.dispatch_command(name, payload)
+            if request_id is not None:
+                await self.send_frame("ack", {"request_id": request_id, "success": True,
+                                              "result": result})
+        except ProtocolError as exc:
+            await self.send_error(exc.error_type, str(exc), exc.details, request_id)
+        except services.RoomError as exc:
+            await self.send_error(self.error_type_for(exc), str(exc), exc.details, request_id)
+        except Exception:  # never let one command take the connection down
+            logger.exception("room command failed")
+            await self.send_error("COMMAND_EXECUTION_FAILED", "The command failed on the server.",
+                                  None, request_id)
+
+    def parse(self, text_data, bytes_data) -> tuple[str, dict]:
+        if bytes_data is not None:
+            raise ProtocolError("VALIDATION_ERROR", "Binary frames are not supported.")
+        if len(text_data.encode()) > settings.ROOMS_MAX_MESSAGE_BYTES:
+            raise ProtocolError("VALIDATION_ERROR", "Message too large.",
+                                {"limit_bytes": settings.ROOMS_MAX_MESSAGE_BYTES})
+        if not self.bucket.take():
+            raise ProtocolError("VALIDATION_ERROR", "Too many messages; slow down.",
+                                {"reason": "rate_limited"})
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            raise ProtocolError("VALIDATION_ERROR", "Malformed JSON.") from None
+        if (not isinstance(frame, list) or len(frame) != 2 or not isinstance(frame[0], str)
+                or not isinstance(frame[1], dict)):
+            raise ProtocolError("VALIDATION_ERROR", "Frames are [name, {payload}] arrays.")
+        return frame[0], frame[1]
+
+    async def dispatch_command(self, name: str, payload: dict):
+        if name == "pong":
+            if self.room_id is not None:
+                await database_sync_to_async(services.touch)(self.channel_name)
+            return None
+        if name == "handshake":
+            return self.handshake(payload)
+        if self.client_type is None:
+            raise ProtocolError("HANDSHAKE_FAILED", "Send a handshake first.")
+        if name == "join_room":
+            return await self.join_room(payload)
+        if name not in CONTROLLER_COMMANDS | DISPLAY_COMMANDS | ANY_MEMBER_COMMANDS:
+            raise ProtocolError("INVALID_COMMAND", f"Unknown command {name!r}.",
+                                {"command": name})
+        if self.room_id is None:
+            raise ProtocolError("NOT_IN_ROOM", "Join a room first.", {"command": name})
+        if name in CONTROLLER_COMMANDS and self.client_type != "controller":
+            raise ProtocolError("FORBIDDEN", f"{name} is a controller command.",
+                                {"command": name, "client_type": self.client_type})
+        if name in DISPLAY_COMMANDS and self.client_type != "display":
+            raise ProtocolError("FORBIDDEN", f"{name} is a display command.",
+                                {"command": name, "client_type": self.client_type})
+        return await database_sync_to_async(self.run_command)(name, payload)
+
+    def handshake(self, payload: dict) -> dict:
+        client_type = payload.get("client_type")
+        if client_type not in CLIENT_TYPES:
+            raise ProtocolError("HANDSHAKE_FAILED",
+                                f"client_type must be one of {', '.join(CLIENT_TYPES)}.")
+        if self.room_id is not None:
+            raise ProtocolError("HANDSHAKE_FAILED", "Already in a room.")
+        self.client_type = client_type
+        return {"client_type": client_type}
+
+    async def join_room(self, payload: dict) -> dict:
+        if self.room_id is not None:
+            raise ProtocolError("VALIDATION_ERROR", "Already in a room.")
+        user = self.scope.get("user")
+        participant = await database_sync_to_async(services.join)(
+            payload.get("room_id"), user=user, guest_name=str(payload.get("name") or ""),
+            role=self.client_type, password=str(payload.get("password") or ""))
+        self.participant = participant
+        self.room_id = participant.room_id
+        # Subscribe first: events committed while the snapshot is read queue up behind it.
+        await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
+        snapshot = await database_sync_to_async(self.snapshot_and_connect)()
+        await self.send_frame("room_state", snapshot)
+        if snapshot["song"]["song_id"] is not None:
+            await self.send_frame("song_updated", snapshot["song"])
+        await self.send_frame("queue_update", snapshot["queue"])
+        await self.send_frame("player_state", snapshot["player_state"])
+        return {"room_id": self.room_id, "participant_id": participant.pk, "role": participant.role}
+
+    def snapshot_and_connect(self) -> dict:
+        services.connect(self.room_id, self.participant, self.channel_name, self.client_type)
+        return services.snapshot(services.get_open_room(self.room_id))
+
+    def run_command(self, name: str, payload: dict):
+        room_id, actor = self.room_id, self.refresh_participant()
+        if name == "select_song":
+            return services.select_song(room_id, actor, payload.get("song_id"))
+        if name == "set_page":
+            return services.set_page(room_id, actor, payload.get("page"))
+        if name == "queue_song":
+            return services.queue_song(room_id, actor, payload)
+        if name == "remove_song":
+            return services.remove_song(room_id, actor, payload.get("entry_id"))
+        if name == "queue_next_song":
+            return services.queue_next_song(room_id, actor, payload.get("entry_id"))
+        if name == "clear_queue":
+            return services.clear_queue(room_id, actor)
+        if name == "set_queue_mode":
+            return services.set_queue_mode(room_id, actor, payload.get("mode"))
+        if name == "play_next":
+            return services.play_next(room_id, actor)
+        if name == "play_song":
+            return services.control_player(room_id, actor, play_state="playing")
+        if name == "pause_song":
+            return services.control_player(room_id, actor, play_state="paused")
+        if name == "set_volume":
+            return services.control_player(room_id, actor, volume=payload.get("volume"))
+        if name == "player_state":
+            return services.report_player_state(room_id, actor, payload, controller=True)
+        if name in ("update_player_state", "video_loaded"):
+            return services.report_player_state(room_id, actor, payload, controller=False)
+        if name == "set_key":
+            participant = services.set_personal_key(actor, payload.get("transpose", 0),
+                                                    payload.get("capo", 0))
+            return services.participant_json(participant)
+        if name == "leave_room":
+            return {"room_closed": services.leave(actor)}
+        raise ProtocolError("INVALID_COMMAND", f"Unknown command {name!r}.")
+
+    def refresh_participant(self):
+        """Permissions may have changed since join (host allowed a controller, or left)."""
+        participant = services.Participant.objects.select_related("user").filter(
+            pk=self.participant.pk, left_at=None).first()
+        if participant is None:
+            raise services.Forbidden("You are no longer in this room.")
+        self.participant = participant
+        return participant
+
+    # -- frames out -----------------------------------------------------------------------
+    async def send_frame(self, name: str, payload) -> None:
+        await self.send(text_data=json.dumps([name, payload], separators=(",", ":")))
+
+    async def send_error(self, error_type, message, details=None, request_id=None):
+        body = {"error_type": error_type, "message": message}
+        if details:
+            body["details"] = details
+        if request_id is not None:
+            body["request_id"] = request_id
+            await self.send_frame("ack", {"request_id": request_id, "success": False,
+                                          "result": None})
+        await self.send_frame("error", body)
+
+    @staticmethod
+    def error_type_for(exc: services.RoomError) -> str:
+        if isinstance(exc, services.Forbidden):
+            return "FORBIDDEN"
+        if isinstance(exc, services.Invalid):
+            return "VALIDATION_ERROR"
+        return "COMMAND_EXECUTION_FAILED"
+
+    async def room_event(self, event):
+        """Group handler for every rooms.events.broadcast."""
+        await self.send_frame(event["name"], event["payload"])
+        if event["name"] == "room_closed":
+            await self.close(code=4001)
+
+    async def room_presence(self, event):
+        """Leadership goes out at once; client counts are coalesced (ROOMS_PRESENCE_COALESCE)."""
+        if self.client_type == "controller":
+            is_leader = event["leader"] == self.channel_name
+            if is_leader != self.is_leader:
+                self.is_leader = is_leader
+                await self.send_frame("leader_status", {"is_leader": is_leader})
+        self.pending_count = event["client_count"]
+        if self.count_flush is None or self.count_flush.done():
+            self.count_flush = asyncio.create_task(self.flush_count())
+
+    async def flush_count(self):
+        await asyncio.sleep(settings.ROOMS_PRESENCE_COALESCE_SECONDS)
+        await self.send_frame("client_count", self.pending_count)
+
+    async def ping_forever(self):
+        try:
+            while True:
+                await asyncio.sleep(min(settings.ROOMS_PING_SECONDS, 5.0))
+                silent = time.monotonic() - self.last_heard
+                if silent > settings.ROOMS_CLIENT_TIMEOUT_SECONDS:
+                    logger.info("closing silent room connection (%.0f s)", silent)
+                    await self.close(code=4002)
+                    return
+                if time.monotonic() - getattr(self, "last_ping", 0) >= settings.ROOMS_PING_SECONDS:
+                    self.last_ping = time.monotonic()
+                    await self.send_frame("ping", {"timestamp": now_ts()})
+        except asyncio.CancelledError:
+            pass

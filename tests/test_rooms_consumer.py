@@ -1,0 +1,294 @@
+"""The /ws protocol through channels.testing.WebsocketCommunicator and the real ASGI stack
+(origin validation, session auth): every command family and every error type."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+
+from rooms import services
+from rooms.models import Participant, Room
+from songhub.asgi import application
+from tests.rooms_fixtures import guest_user, host, room, song, stranger  # noqa: F401
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+def session_cookie(user) -> bytes:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+class Peer:
+    """A WebSocket client speaking [name, payload] frames."""
+
+    def __init__(self, cookie: bytes | None = None):
+        headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+        if cookie is not None:
+            headers.append((b"cookie", cookie))
+        self.ws = WebsocketCommunicator(application, "/ws", headers=headers)
+        self.seen = []  # every frame received, in order
+        self.backlog = []  # received but not yet expected
+
+    @classmethod
+    async def open(cls, user=None, client_type=None, room_id=None, **join):
+        peer = cls(await database_sync_to_async(session_cookie)(user) if user else None)
+        connected, _ = await peer.ws.connect()
+        assert connected
+        if client_type:
+            await peer.send("handshake", {"client_type": client_type})
+        if room_id is not None:
+            await peer.send("join_room", {"room_id": room_id, "request_id": "join", **join})
+            await peer.expect("ack", lambda p: p["request_id"] == "join")
+        return peer
+
+    async def send(self, name, payload):
+        await self.ws.send_to(text_data=json.dumps([name, payload]))
+
+    async def send_raw(self, text=None, data=None):
+        await self.ws.send_to(text_data=text, bytes_data=data)
+
+    async def expect(self, name, where=lambda payload: True, timeout=3):
+        """The next frame `name` matching `where`; frames skipped on the way stay available."""
+        for index, frame in enumerate(self.backlog):
+            if frame[0] == name and where(frame[1]):
+                return self.backlog.pop(index)[1]
+        while True:
+            frame = json.loads(await self.ws.receive_from(timeout=timeout))
+            self.seen.append(frame)
+            if frame[0] == name and where(frame[1]):
+                return frame[1]
+            self.backlog.append(frame)
+
+    async def error(self, timeout=3):
+        return await self.expect("error", timeout=timeout)
+
+    async def close(self):
+        await self.ws.disconnect()
+
+
+async def db(fn, *args, **kwargs):
+    return await database_sync_to_async(fn)(*args, **kwargs)
+
+
+async def test_a_handshake_comes_first_and_must_name_a_client_type(room):
+    peer = await Peer.open()
+    await peer.send("join_room", {"room_id": room.id})
+    assert (await peer.error())["error_type"] == "HANDSHAKE_FAILED"
+    await peer.send("handshake", {"client_type": "toaster"})
+    assert (await peer.error())["error_type"] == "HANDSHAKE_FAILED"
+    await peer.close()
+
+
+async def test_bad_frames_get_validation_errors_and_the_connection_survives(room):
+    peer = await Peer.open(client_type="viewer")
+    await peer.send_raw(text="{not json")
+    assert (await peer.error())["message"] == "Malformed JSON."
+    await peer.send_raw(text=json.dumps({"name": "x"}))
+    assert (await peer.error())["error_type"] == "VALIDATION_ERROR"
+    await peer.send_raw(text=json.dumps(["a", "b", "c"]))
+    assert (await peer.error())["error_type"] == "VALIDATION_ERROR"
+    await peer.send_raw(data=b"\x00\x01")
+    assert (await peer.error())["message"] == "Binary frames are not supported."
+    await peer.send_raw(text=json.dumps(["pong", {"pad": "x" * 70000}]))
+    too_big = await peer.error()
+    assert too_big["message"] == "Message too large." and too_big["details"]["limit_bytes"] == 65536
+    await peer.send("teleport", {"request_id": 7})
+    unknown = await peer.error()
+    assert unknown["error_type"] == "INVALID_COMMAND" and unknown["request_id"] == 7
+    await peer.send("set_page", {"page": 1})
+    assert (await peer.error())["error_type"] == "NOT_IN_ROOM"
+    await peer.send("join_room", {"room_id": room.id, "name": "Ann", "request_id": "j"})
+    assert (await peer.expect("ack", lambda p: p["request_id"] == "j"))["success"] is True
+    await peer.close()
+
+
+async def test_flooding_is_rate_limited(room, settings):
+    settings.ROOMS_MESSAGE_BURST = 5
+    settings.ROOMS_MESSAGES_PER_SECOND = 1
+    peer = await Peer.open(client_type="viewer")
+    for _ in range(8):
+        await peer.send("pong", {})
+    error = await peer.error()
+    assert error["details"] == {"reason": "rate_limited"}
+    await peer.close()
+
+
+async def test_host_song_and_page_reach_viewers_with_acks(room, song, host):
+    viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Ann")
+    controller = await Peer.open(host, "controller", room.id)
+    await controller.send("select_song", {"song_id": song.id, "request_id": "s1"})
+    ack = await controller.expect("ack", lambda p: p["request_id"] == "s1")
+    assert ack["success"] and ack["result"]["current_page"] == 1
+    updated = await viewer.expect("song_updated")
+    assert updated == {"song_id": song.id, "title": "Amazing Grace", "artist": "John Newton",
+                       "total_pages": 3, "current_page": 1, "image_etag": "etag1-1",
+                       "version": 1}
+    await controller.send("set_page", {"page": 2})
+    page = await viewer.expect("page_updated")
+    assert page["current_page"] == 2 and page["image_etag"] == "etag1-2" and page["version"] == 2
+    await controller.send("set_page", {"page": 9, "request_id": "bad"})
+    error = await controller.error()
+    assert error["error_type"] == "VALIDATION_ERROR" and error["request_id"] == "bad"
+    await viewer.close()
+    await controller.close()
+
+
+async def test_viewers_and_unallowed_controllers_are_forbidden(room, song, guest_user):
+    viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Ann")
+    await viewer.send("set_page", {"page": 1})
+    assert (await viewer.error())["error_type"] == "FORBIDDEN"
+    controller = await Peer.open(guest_user, "controller", room.id)
+    await controller.send("select_song", {"song_id": song.id})
+    forbidden = await controller.error()
+    assert forbidden["error_type"] == "FORBIDDEN" and "host" in forbidden["message"]
+    participant = await db(Participant.objects.get, room=room, user=guest_user)
+    host_p = await db(Participant.objects.get, room=room, role="host")
+    await db(services.allow_control, room.id, host_p, participant.pk, True)
+    await controller.send("select_song", {"song_id": song.id, "request_id": 1})
+    assert (await controller.expect("ack"))["success"] is True  # re-checked per command
+    await viewer.close()
+    await controller.close()
+
+
+async def test_wrong_password_is_forbidden(host):
+    locked = await db(services.create_room, host, "Locked", "secret")
+    peer = await Peer.open(client_type="viewer")
+    await peer.send("join_room", {"room_id": locked.id, "name": "Ann", "password": "nope"})
+    assert (await peer.error())["error_type"] == "FORBIDDEN"
+    await peer.send("join_room", {"room_id": locked.id, "name": "Ann", "password": "secret",
+                                  "request_id": 1})
+    assert (await peer.expect("ack"))["success"] is True
+    await peer.close()
+
+
+async def test_queue_fair_rotation_play_next_and_stale_versions(room, host):
+    controller = await Peer.open(host, "controller", room.id)
+    for title, singer in (("A1", "Ann"), ("A2", "Ann"), ("B1", "Bob"), ("A3", "Ann"), ("C1", "Cy")):
+        await controller.send("queue_song", {"title": title, "singer": singer, "id": title})
+        queue = await controller.expect("queue_update", lambda p, t=title: any(
+            i["id"] == t for i in p["items"]))
+    assert [i["id"] for i in queue["items"]] == ["A1", "B1", "C1", "A2", "A3"]
+    await controller.send("set_queue_mode", {"mode": "fifo"})
+    queue = await controller.expect("queue_update", lambda p: p["mode"] == "fifo")
+    assert [i["id"] for i in queue["items"]] == ["A1", "A2", "B1", "A3", "C1"]
+    await controller.send("queue_next_song", {"entry_id": "C1"})
+    queue = await controller.expect("queue_update", lambda p: p["items"] and p["items"][0]["id"] == "C1")
+    await controller.send("remove_song", {"entry_id": "A2"})
+    queue = await controller.expect("queue_update", lambda p: len(p["items"]) == 4)
+    await controller.send("queue_song", {"title": "Late", "version": queue["version"] - 1})
+    stale = await controller.error()
+    assert stale["error_type"] == "VALIDATION_ERROR" and stale["details"]["current"]["version"] == \
+        queue["version"]
+    await controller.send("play_next", {})
+    player = await controller.expect("player_state", lambda p: p["entry"] is not None)
+    assert player["entry"]["id"] == "C1" and player["play_state"] == "loading"
+    await controller.send("clear_queue", {})
+    assert (await controller.expect("queue_update", lambda p: p["items"] == []))["items"] == []
+    await controller.send("play_next", {"request_id": "empty"})
+    assert (await controller.error())["message"] == "The queue is empty."
+    await controller.close()
+
+
+async def test_player_state_versions_and_display_reports(room, host):
+    controller = await Peer.open(host, "controller", room.id)
+    display = await Peer.open(client_type="display", room_id=room.id, name="TV")
+    start = await display.expect("player_state")
+    await display.send("update_player_state", {"play_state": "playing", "current_time": 12.5,
+                                                "version": start["version"], "request_id": 1})
+    assert (await display.expect("ack"))["success"] is True
+    seen = await controller.expect("player_state", lambda p: p["play_state"] == "playing")
+    assert seen["current_time"] == 12.5 and seen["version"] == start["version"] + 1
+    await display.send("video_loaded", {"play_state": "paused", "version": start["version"]})
+    stale = await display.error()
+    assert stale["error_type"] == "VALIDATION_ERROR"
+    assert stale["details"]["current"]["version"] == start["version"] + 1
+    await display.send("set_volume", {"volume": 0.5})
+    assert (await display.error())["error_type"] == "FORBIDDEN"  # displays report, not control
+    await controller.send("set_volume", {"volume": 1.5})
+    assert (await controller.error())["error_type"] == "VALIDATION_ERROR"
+    await controller.send("pause_song", {})
+    assert (await display.expect("player_state", lambda p: p["play_state"] == "paused"))
+    await controller.close()
+    await display.close()
+
+
+async def test_leadership_passes_on_when_the_leader_leaves(room, host, guest_user, settings):
+    settings.ROOMS_PRESENCE_COALESCE_SECONDS = 0.05
+    leader = await Peer.open(host, "controller", room.id)
+    assert (await leader.expect("leader_status")) == {"is_leader": True}
+    other = await Peer.open(guest_user, "controller", room.id)
+    assert (await other.expect("leader_status")) == {"is_leader": False}
+    assert (await other.expect("client_count", lambda n: n == 2)) == 2
+    await leader.close()
+    assert (await other.expect("leader_status")) == {"is_leader": True}
+    assert (await other.expect("client_count", lambda n: n == 1)) == 1
+    await other.close()
+
+
+async def test_a_reconnecting_client_gets_the_full_state_first(room, song, host):
+    controller = await Peer.open(host, "controller", room.id)
+    await controller.send("select_song", {"song_id": song.id})
+    await controller.expect("song_updated")
+    await controller.send("set_page", {"page": 3})
+    await controller.expect("page_updated")
+    await controller.send("queue_song", {"title": "Next one"})
+    await controller.expect("queue_update", lambda p: p["items"])
+    viewer = await Peer.open(client_type="viewer")
+    await viewer.send("handshake", {"client_type": "viewer"})
+    await viewer.send("join_room", {"room_id": room.id, "name": "Late Larry"})
+    state = await viewer.expect("room_state")
+    assert viewer.seen[0][0] == "room_state"  # before any other event
+    assert state["song"]["current_page"] == 3 and state["queue"]["items"][0]["entry"]["title"] == \
+        "Next one"
+    assert {p["name"] for p in state["participants"]} == {"host", "Late Larry"}
+    await viewer.close()
+    await controller.close()
+
+
+async def test_pings_go_out_and_silent_clients_are_dropped(room, settings):
+    settings.ROOMS_PING_SECONDS = 0.2
+    settings.ROOMS_CLIENT_TIMEOUT_SECONDS = 0.6
+    peer = await Peer.open(client_type="viewer", room_id=room.id, name="Sleepy")
+    ping = await peer.expect("ping")
+    assert ping["timestamp"] > 0
+    output = await peer.ws.receive_output(timeout=3)
+    while output["type"] != "websocket.close":
+        output = await peer.ws.receive_output(timeout=3)
+    assert output["code"] == 4002
+
+
+async def test_the_host_leaving_closes_the_room_for_everyone(room, host):
+    viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Ann")
+    controller = await Peer.open(host, "controller", room.id)
+    await controller.send("leave_room", {"request_id": "bye"})
+    assert (await controller.expect("ack"))["result"] == {"room_closed": True}
+    assert (await viewer.expect("room_closed")) == {"room_id": room.id}
+    closed = await db(Room.objects.get, pk=room.id)
+    assert closed.closed_at is not None
+    late = await Peer.open(client_type="viewer")
+    await late.send("handshake", {"client_type": "viewer"})
+    await late.send("join_room", {"room_id": room.id, "name": "Late"})
+    assert (await late.error())["error_type"] == "COMMAND_EXECUTION_FAILED"
+    await late.close()
+
+
+async def test_personal_key_is_stored_per_participant(room):
+    viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Alto")
+    await viewer.send("set_key", {"transpose": -3, "capo": 2, "request_id": 1})
+    result = (await viewer.expect("ack"))["result"]
+    assert (result["transpose"], result["capo"]) == (-3, 2)
+    await viewer.send("set_key", {"transpose": 14})
+    assert (await viewer.error())["error_type"] == "VALIDATION_ERROR"
+    await viewer.close()
+
+
+async def test_a_foreign_origin_is_refused(room):
+    ws = WebsocketCommunicator(application, "/ws", headers=[(b"origin", b"http://evil.example")])
+    connected, _ = await ws.connect()
+    assert not connected

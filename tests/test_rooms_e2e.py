@@ -1,0 +1,94 @@
+"""Rooms over real daphne servers and a real WebSocket client: one server end to end, and two
+servers sharing the Redis channel layer (a viewer on one follows a host on the other)."""
+
+import json
+import time
+
+import pytest
+from django.test import Client
+from websockets.sync.client import connect
+
+from rooms import services
+from tests.helpers import Daphne, subprocess_env
+from tests.rooms_fixtures import host, room, song  # noqa: F401
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def cookie_for(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+class Socket:
+    def __init__(self, stack, server: Daphne, cookie: str | None = None):
+        headers = {"Cookie": cookie} if cookie else None
+        self.ws = stack.enter_context(connect(f"ws://127.0.0.1:{server.port}/ws",
+                                              origin=server.url, additional_headers=headers,
+                                              open_timeout=10))
+
+    def send(self, name, payload):
+        self.ws.send(json.dumps([name, payload]))
+
+    def expect(self, name, where=lambda p: True, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = json.loads(self.ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+            if frame[0] == name and where(frame[1]):
+                return frame[1]
+
+    def join(self, client_type, room_id, **extra):
+        self.send("handshake", {"client_type": client_type})
+        self.send("join_room", {"room_id": room_id, "request_id": "join", **extra})
+        ack = self.expect("ack", lambda p: p["request_id"] == "join")
+        assert ack["success"], ack
+        return self
+
+
+@pytest.fixture
+def sockets():
+    """Open WebSockets, closed at the end of the test."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        yield lambda server, cookie=None: Socket(stack, server, cookie)
+
+
+@pytest.fixture
+def servers(tmp_path, request):
+    started = []
+
+    def start(count=1):
+        for n in range(count):
+            env = subprocess_env(tmp_path / f"data{n}")
+            started.append(Daphne(env, tmp_path / f"daphne{n}.log").wait_ready())
+        return started
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def test_end_to_end_over_one_real_daphne(servers, sockets, room, song, host):
+    (server,) = servers(1)
+    viewer = sockets(server).join("viewer", room.id, name="Ann")
+    controller = sockets(server, cookie_for(host)).join("controller", room.id)
+    controller.send("select_song", {"song_id": song.id})
+    assert viewer.expect("song_updated")["title"] == "Amazing Grace"
+    controller.send("set_page", {"page": 2})
+    assert viewer.expect("page_updated")["current_page"] == 2
+
+
+@pytest.mark.redis
+def test_two_replicas_share_the_redis_channel_layer(servers, sockets, room, song, host):
+    a, b = servers(2)
+    viewer = sockets(b).join("viewer", room.id, name="Ann")
+    controller = sockets(a, cookie_for(host)).join("controller", room.id)
+    controller.send("select_song", {"song_id": song.id})
+    assert viewer.expect("song_updated")["song_id"] == song.id
+    for page in (2, 3, 1):
+        controller.send("set_page", {"page": page})
+        assert viewer.expect("page_updated")["current_page"] == page  # in commit order
+    services_room = services.get_open_room(room.id)
+    assert services_room.current_page == 1
