@@ -20,6 +20,7 @@ def setup(label: str) -> Path:
     os.environ["SONG_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "songhub.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("SECRET_KEY", "songhub-bench-only-" + "b" * 40)
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
         import psycopg

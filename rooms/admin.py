@@ -38,7 +38,7 @@ class RoomAdmin(admin.ModelAdmin):
         count = 0
         for room in queryset.filter(closed_at=None):
             Room.objects.filter(pk=room.pk).update(closed_at=timezone.now())
-            events.broadcast(room.pk, "room_closed", {"room_id": room.pk})
+            events.broadcast(room.pk, "room_closed", events.RoomClosed(room_id=room.pk))
             count += 1
         self.message_user(request, f"Closed {count} room(s).", messages.SUCCESS)
 

@@ -7,6 +7,7 @@ was rolled back, and the REST views and the WebSocket consumer share the same pa
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, TypedDict
 
@@ -80,7 +81,9 @@ def now_ts() -> float:
 
 def broadcast(room_id: int, name: str, payload: Any) -> None:
     """Send `[name, payload]` to everyone in the room once the current transaction commits."""
-    message = {"type": "room.event", "name": name, "payload": payload}
+    # serialised once here rather than once per connected client
+    frame = json.dumps([name, payload], separators=(",", ":"))
+    message = {"type": "room.event", "name": name, "frame": frame}
     transaction.on_commit(lambda: _group_send(room_group(room_id), message))
 
 

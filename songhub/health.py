@@ -48,20 +48,21 @@ def check_channel_layer() -> str:
     if layer is None:
         return "not configured"
     try:
-        channel = async_to_sync(layer.new_channel)("health.")
-        token = uuid.uuid4().hex
-        async_to_sync(layer.send)(channel, {"type": "health.ping", "token": token})
-        message = async_to_sync(_receive_with_timeout)(layer, channel)
-        return "ok" if message.get("token") == token else "error: wrong message"
+        return async_to_sync(_round_trip)(layer)
     except Exception as exc:  # any layer failure is a health fact, not a crash
-        logger.error("health: channel layer failed: %s", exc)
+        logger.error("health: channel layer failed: %r", exc)
         return f"error: {exc.__class__.__name__}"
 
 
-async def _receive_with_timeout(layer, channel, timeout=2.0):
+async def _round_trip(layer, timeout=2.0) -> str:
+    """One coroutine, so the whole trip uses one event loop (per-loop layers, e.g. pub/sub)."""
     import asyncio
 
-    return await asyncio.wait_for(layer.receive(channel), timeout)
+    channel = await layer.new_channel("health.")
+    token = uuid.uuid4().hex
+    await layer.send(channel, {"type": "health.ping", "token": token})
+    message = await asyncio.wait_for(layer.receive(channel), timeout)
+    return "ok" if message.get("token") == token else "error: wrong message"
 
 
 def live_worker_count() -> int | None:

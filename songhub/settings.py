@@ -161,9 +161,11 @@ if REDIS_URL:
             "KEY_PREFIX": "songhub",
         }
     }
+    # Pub/sub: a group message crosses Redis once per process and fans out in memory; the
+    # list-based RedisChannelLayer pops one message per client from Redis (bench/rooms_fanout.py).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "songhub"},
         }
     }

@@ -1,0 +1,247 @@
+#!/usr/bin/env python
+"""Room fan-out benchmark: a real daphne on the Redis channel layer, real WebSocket clients.
+
+Scenario 1: 200 viewers in one room; the host sends 100 page changes one at a time and we
+time send -> the last viewer received (per-event delivery latency, p50/p99), then 100 changes
+back to back (events/s delivered to all). Scenario 2: 20 rooms x 20 viewers, every host
+turning pages at once. Target: p99 <= 50 ms for 200 viewers on loopback.
+Needs DATABASE_URL=postgres://... and REDIS_URL=redis://...
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _django  # noqa: E402
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+async def open_socket(url, origin, cookie=None):
+    import websockets
+
+    headers = {"Cookie": cookie} if cookie else None
+    return await websockets.connect(url, origin=origin, additional_headers=headers,
+                                    max_queue=None, open_timeout=30)
+
+
+async def join(ws, client_type, room_id, name=""):
+    await ws.send(json.dumps(["handshake", {"client_type": client_type}]))
+    await ws.send(json.dumps(["join_room", {"room_id": room_id, "name": name,
+                                            "request_id": "join"}]))
+    while True:
+        frame = json.loads(await ws.recv())
+        if frame[0] == "ack" and frame[1].get("request_id") == "join":
+            assert frame[1]["success"], frame
+            return
+
+
+class Viewers:
+    """One long-lived reader per viewer socket records when each page_updated arrives."""
+
+    def __init__(self, sockets):
+        self.sockets = sockets
+        self.arrivals: dict[int, list[float]] = {}
+        self.done: dict[int, asyncio.Event] = {}
+        self.readers = [asyncio.create_task(self.read(ws)) for ws in sockets]
+
+    def expect(self, version: int) -> asyncio.Event:
+        self.arrivals[version] = []
+        self.done[version] = asyncio.Event()
+        return self.done[version]
+
+    async def read(self, ws):
+        import websockets
+
+        try:
+            async for raw in ws:
+                name, payload = json.loads(raw)
+                if name == "page_updated":
+                    arrivals = self.arrivals.setdefault(payload["version"], [])
+                    arrivals.append(time.perf_counter())
+                    if len(arrivals) == len(self.sockets) and payload["version"] in self.done:
+                        self.done[payload["version"]].set()
+        except websockets.ConnectionClosed:
+            pass
+
+    async def close(self):
+        for ws in self.sockets:
+            await ws.close()
+        await asyncio.gather(*self.readers, return_exceptions=True)
+
+
+async def room_setup(server, room_id, cookie, viewers):
+    host = await open_socket(server["ws"], server["origin"], cookie)
+    await join(host, "controller", room_id)
+    sockets = []
+    for start in range(0, viewers, 50):  # connect in waves
+        batch = await asyncio.gather(*(open_socket(server["ws"], server["origin"])
+                                       for _ in range(start, min(viewers, start + 50))))
+        await asyncio.gather(*(join(ws, "viewer", room_id, f"v{start + i}")
+                               for i, ws in enumerate(batch)))
+        sockets += batch
+    await host.send(json.dumps(["select_song", {"song_id": 1, "request_id": "song"}]))
+    version = await host_version(host, "song")
+    await asyncio.gather(*(drain_until(ws, "song_updated") for ws in sockets))
+    host_reader = HostReader(host, version)
+    return host_reader, Viewers(sockets)
+
+
+class HostReader:
+    """Reads the host's acks in the background so its socket never backs up."""
+
+    def __init__(self, ws, version):
+        self.ws, self.version = ws, version
+        self.task = asyncio.create_task(self.read())
+
+    async def read(self):
+        import websockets
+
+        try:
+            async for _ in self.ws:
+                pass
+        except websockets.ConnectionClosed:
+            pass
+
+    async def turn(self, page) -> int:
+        self.version += 1
+        await self.ws.send(json.dumps(["set_page", {"page": page}]))
+        return self.version
+
+    async def close(self):
+        await self.ws.close()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+async def host_version(ws, request_id) -> int:
+    while True:
+        name, payload = json.loads(await ws.recv())
+        if name == "ack" and payload.get("request_id") == request_id:
+            return payload["result"]["version"]
+
+
+async def drain_until(ws, name):
+    while json.loads(await ws.recv())[0] != name:
+        pass
+
+
+async def one_room(server, room_id, cookie, viewers, events):
+    host, crowd = await room_setup(server, room_id, cookie, viewers)
+    latencies = []
+    for n in range(events):
+        done = crowd.expect(host.version + 1)
+        sent = time.perf_counter()
+        version = await host.turn(2 + n % 2)
+        await asyncio.wait_for(done.wait(), 30)
+        latencies.append(max(crowd.arrivals[version]) - sent)
+    # back to back: how many page changes per second reach every viewer
+    waits = []
+    started = time.perf_counter()
+    for n in range(events):
+        waits.append(crowd.expect(host.version + 1))
+        await host.turn(2 + n % 2)
+    await asyncio.wait_for(asyncio.gather(*(w.wait() for w in waits)), 120)
+    rate = events / (time.perf_counter() - started)
+    await host.close()
+    await crowd.close()
+    return latencies, rate
+
+
+async def many_rooms(server, rooms, viewers, events):
+    setups = await asyncio.gather(*(room_setup(server, room_id, cookie, viewers)
+                                    for room_id, cookie in rooms))
+    latencies = []
+    for n in range(events):
+        rounds = []
+        for host, crowd in setups:
+            rounds.append((crowd, crowd.expect(host.version + 1), host.version + 1))
+        sent = time.perf_counter()
+        await asyncio.gather(*(host.turn(2 + n % 2) for host, _ in setups))
+        for crowd, done, version in rounds:
+            await asyncio.wait_for(done.wait(), 30)
+            latencies.append(max(crowd.arrivals[version]) - sent)
+    for host, crowd in setups:
+        await host.close()
+        await crowd.close()
+    return latencies
+
+
+def server_cpu(server) -> float:
+    """utime + stime of the daphne process, from /proc (Linux)."""
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--viewers", type=int, default=200)
+    parser.add_argument("--events", type=int, default=100)
+    args = parser.parse_args()
+    if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("bench/rooms_fanout.py needs DATABASE_URL=postgres://... and REDIS_URL=redis://...")
+
+    data_dir = _django.setup("rooms")
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from ingestion.models import Song
+    from rooms import services
+    from tests.helpers import Daphne
+
+    Song.objects.create(id=1, title="Bench", filename="b.cho", source_sha="x", page_count=3,
+                        image_etag="e")
+    User = get_user_model()
+    settings.ALLOWED_HOSTS = ["testserver"]
+
+    def host_room(n):
+        user = User.objects.create_user(f"host{n}", password="bench-password-1")
+        room = services.create_room(user, f"Room {n}")
+        client = Client()
+        client.force_login(user)  # a session row in the shared database; its key is the cookie
+        return room.pk, f"sessionid={client.cookies['sessionid'].value}"
+
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY,
+           "SONG_DATA_DIR": str(data_dir), "ROOMS_MESSAGES_PER_SECOND": "100000",
+           "ROOMS_MESSAGE_BURST": "100000", "LOG_LEVEL": "WARNING"}
+    server = Daphne(env, Path(tempfile.mkdtemp()) / "daphne.log").wait_ready()
+    urls = {"ws": f"ws://127.0.0.1:{server.port}/ws", "origin": server.url}
+    try:
+        room = host_room(0)
+        if os.environ.get("BENCH_PROFILE"):
+            import subprocess
+            subprocess.Popen(["py-spy", "record", "-p", str(server.process.pid), "-o",
+                              os.environ["BENCH_PROFILE"], "-f", "raw", "-d", "25"])
+        cpu_before = server_cpu(server), time.process_time()
+        latencies, rate = asyncio.run(one_room(urls, *room, args.viewers, args.events))
+        cpu_after = server_cpu(server), time.process_time()
+        print(f"CPU seconds: daphne {cpu_after[0] - cpu_before[0]:.1f}, "
+              f"bench clients {cpu_after[1] - cpu_before[1]:.1f}")
+        ms = [x * 1000 for x in latencies]
+        if os.environ.get("BENCH_VERBOSE"):
+            print("slowest events (index, ms):", sorted(enumerate(ms), key=lambda t: -t[1])[:8])
+            print("first 10:", [round(x) for x in ms[:10]])
+        print(f"1 room x {args.viewers} viewers, {args.events} page changes: delivery to all "
+              f"p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms, "
+              f"max {max(ms):.1f} ms; back-to-back {rate:.0f} events/s "
+              f"({rate * args.viewers:.0f} messages/s)")
+        rooms = [host_room(n) for n in range(1, 21)]
+        latencies = asyncio.run(many_rooms(urls, rooms, 20, 50))
+        ms = [x * 1000 for x in latencies]
+        print(f"20 rooms x 20 viewers, 50 simultaneous page changes per room: p50 "
+              f"{percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
