@@ -77,9 +77,12 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's chromium driven by Playwright (Playwright cannot download browsers here)."""
+    """Debian's chromium driven by Playwright (Playwright cannot download browsers here).
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while
+    it is open, which would break async tests (and async_to_sync) in later modules."""
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop, sync ORM
     from playwright.sync_api import sync_playwright
 
