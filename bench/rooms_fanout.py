@@ -10,6 +10,7 @@ Needs DATABASE_URL=postgres://... and REDIS_URL=redis://...
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -136,6 +137,8 @@ async def drain_until(ws, name):
 
 async def one_room(server, room_id, cookie, viewers, events):
     host, crowd = await room_setup(server, room_id, cookie, viewers)
+    gc.collect()
+    gc.freeze()  # keep the measuring client's own GC pauses out of the server's figures
     latencies = []
     for n in range(events):
         done = crowd.expect(host.version + 1)

@@ -12,7 +12,6 @@ admin. Steps, in order, each safe to interrupt:
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import multiprocessing
 import os
@@ -23,8 +22,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
+
+from songhub import locks
 
 from . import search_infra, songlist
 from .models import Song, SyncRun
@@ -40,12 +41,8 @@ UPSERT_FIELDS = [
     "capo", "genre", "language", "filename", "source_sha", "page_count", "pdf_etag",
     "image_etag", "lyrics", "metadata", "warnings", "warning_count", "updated_at",
 ]
-_ADVISORY_LOCK_KEY = 0x50_4E_47_53  # "SNGS": one ingestion run per database
+LOCK_NAME = "song-sync"  # one ingestion run per database
 BULK_CHANGE_ROWS = 500  # from this many changed rows on, refresh search index statistics
-
-
-class AlreadyRunning(Exception):
-    """Another ingestion run holds the lock."""
 
 
 @dataclass
@@ -103,32 +100,6 @@ def build_source(options: SyncOptions, store: SongStore):
     )
 
 
-@contextmanager
-def pipeline_lock(root: Path):
-    """One run at a time: a PostgreSQL advisory lock, or a file lock on the embedded default."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_ADVISORY_LOCK_KEY])
-            if not cursor.fetchone()[0]:
-                raise AlreadyRunning("another song sync is running")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [_ADVISORY_LOCK_KEY])
-        return
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".sync.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise AlreadyRunning("another song sync is running") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def run_sync(options: SyncOptions, run: SyncRun | None = None,
              progress: Progress | None = None) -> SyncReport:
     """Run the pipeline and record it on `run` (created when not given)."""
@@ -138,12 +109,12 @@ def run_sync(options: SyncOptions, run: SyncRun | None = None,
     report = SyncReport()
     store = SongStore(settings.SONG_DATA_DIR)
     try:
-        with pipeline_lock(store.root):
+        with locks.exclusive(LOCK_NAME):
             store.load()
             source = build_source(options, store)
             SyncRun.objects.filter(pk=run.pk).update(source=source.describe()[:300])
             _run(options, store, source, report, progress)
-    except (SourceError, AlreadyRunning) as exc:
+    except (SourceError, locks.Busy) as exc:
         report.fatal = str(exc)
         logger.error("song sync failed: %s", exc)
     except Exception as exc:  # recorded on the run, never left "running"

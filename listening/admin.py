@@ -1,1 +1,60 @@
-from django.contrib import admin  # noqa: F401
+from django.contrib import admin
+
+from .models import Artist, ListeningEvent, Listener, PlayCount, Playlist, PlaylistTrack, Track
+
+
+@admin.register(Listener)
+class ListenerAdmin(admin.ModelAdmin):
+    list_display = ("spotify_id", "display_name", "user", "enabled", "mode", "status_song",
+                    "status_playlist", "assigned_worker", "last_history_poll")
+    list_filter = ("enabled", "mode", "status_song", "status_playlist")
+    search_fields = ("spotify_id", "display_name", "user__username")
+    list_select_related = ("user", "assigned_worker")
+    readonly_fields = ("expires_at", "backoff_until", "last_history_poll", "last_realtime_poll",
+                       "last_playlist_scan", "created_at")
+    exclude = ("access_token_encrypted", "refresh_token_encrypted")
+
+
+@admin.register(Artist)
+class ArtistAdmin(admin.ModelAdmin):
+    list_display = ("id", "name")
+    search_fields = ("name", "=id")
+
+
+@admin.register(Track)
+class TrackAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "album", "duration_ms")
+    search_fields = ("name", "album", "=id")
+    autocomplete_fields = ("artists",)
+
+
+@admin.register(ListeningEvent)
+class ListeningEventAdmin(admin.ModelAdmin):
+    list_display = ("played_at", "listener", "track")
+    list_filter = ("listener",)
+    date_hierarchy = "played_at"
+    list_select_related = ("listener", "track")
+    autocomplete_fields = ("track",)
+    raw_id_fields = ("listener",)
+
+
+@admin.register(PlayCount)
+class PlayCountAdmin(admin.ModelAdmin):
+    list_display = ("listener", "track", "count")
+    list_select_related = ("listener", "track")
+    search_fields = ("track__name",)
+    raw_id_fields = ("listener", "track")
+
+
+@admin.register(Playlist)
+class PlaylistAdmin(admin.ModelAdmin):
+    list_display = ("name", "listener", "scanned_at")
+    search_fields = ("name", "=id")
+    list_select_related = ("listener",)
+
+
+@admin.register(PlaylistTrack)
+class PlaylistTrackAdmin(admin.ModelAdmin):
+    list_display = ("playlist", "position", "track", "added_at")
+    list_select_related = ("playlist", "track")
+    raw_id_fields = ("playlist", "track")

@@ -72,6 +72,9 @@ SPOTIFY_CLIENT_SECRET = _secret("SPOTIFY_CLIENT_SECRET")
 SPOTIFY_REDIRECT_URI = env.str(
     "SPOTIFY_REDIRECT_URI", default="http://127.0.0.1:8000/analytics/loginResponse"
 )
+SPOTIFY_TOKEN_KEY = _secret("SPOTIFY_TOKEN_KEY")  # Fernet key; empty: derived from SECRET_KEY
+SPOTIFY_TIMEOUT_SECONDS = env.float("SPOTIFY_TIMEOUT_SECONDS", default=10.0)
+LINK_ARTISTS_PACE_SECONDS = env.float("LINK_ARTISTS_PACE_SECONDS", default=1.0)
 SPOTIFY_API_URL = env.str("SPOTIFY_API_URL", default="https://api.spotify.com").rstrip("/")
 SPOTIFY_ACCOUNTS_URL = env.str(
     "SPOTIFY_ACCOUNTS_URL", default="https://accounts.spotify.com"
@@ -281,6 +284,20 @@ SONG_SYNC_SOURCE = env.str("SONG_SYNC_SOURCE", default="github")  # github | loc
 if SONG_SYNC_SOURCE not in ("github", "local"):
     raise ImproperlyConfigured("SONG_SYNC_SOURCE must be 'github' or 'local'")
 CELERY_BEAT_SCHEDULE = {}
+# Kubernetes runs these as CronJobs and sets LISTENING_BEAT_JOBS=0; elsewhere beat runs them.
+if _bool("LISTENING_BEAT_JOBS", default=True):
+    from celery.schedules import crontab
+
+    CELERY_BEAT_SCHEDULE["link-artists"] = {
+        "task": "listening.tasks.link_artists_task",
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 23 * 3600},
+    }
+    CELERY_BEAT_SCHEDULE["update-song-ids"] = {
+        "task": "listening.tasks.update_song_ids_task",
+        "schedule": crontab(hour=4, minute=30),
+        "options": {"expires": 23 * 3600},
+    }
 if SONG_SYNC_INTERVAL_SECONDS > 0:
     CELERY_BEAT_SCHEDULE["sync-songs"] = {
         "task": "ingestion.tasks.sync_songs",

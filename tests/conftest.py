@@ -103,3 +103,17 @@ def page(chromium):
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     yield page
     context.close()
+
+
+@pytest.fixture
+def spotify(settings):
+    """A loopback Spotify (accounts + Web API) and the app credentials that match it."""
+    from tests.fakes.spotify import FakeSpotify
+
+    server = FakeSpotify()
+    settings.SPOTIFY_ACCOUNTS_URL = server.url
+    settings.SPOTIFY_API_URL = server.url
+    settings.SPOTIFY_CLIENT_ID = server.client_id
+    settings.SPOTIFY_CLIENT_SECRET = server.client_secret
+    yield server
+    server.stop()

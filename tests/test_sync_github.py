@@ -224,6 +224,7 @@ def test_only_one_sync_runs_at_a_time(github, settings):
     from django.db import connection
 
     from ingestion import pipeline
+    from songhub import locks
 
     if connection.vendor == "postgresql":
         import psycopg
@@ -232,7 +233,7 @@ def test_only_one_sync_runs_at_a_time(github, settings):
         params.pop("cursor_factory", None)
         params.pop("context", None)
         holder = psycopg.connect(**params, autocommit=True)
-        holder.execute("SELECT pg_advisory_lock(%s)", [pipeline._ADVISORY_LOCK_KEY])
+        holder.execute("SELECT pg_advisory_lock(%s)", [locks.advisory_key(pipeline.LOCK_NAME)])
         try:
             report = sync()
         finally:
@@ -241,7 +242,7 @@ def test_only_one_sync_runs_at_a_time(github, settings):
         code = ("import fcntl, sys, time; f = open(sys.argv[1], 'w'); "
                 "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(30)")
         holder = subprocess.Popen([sys.executable, "-c", code,
-                                   str(settings.SONG_DATA_DIR / ".sync.lock")],
+                                   str(settings.SONG_DATA_DIR / f".{pipeline.LOCK_NAME}.lock")],
                                   stdout=subprocess.PIPE, text=True)
         try:
             assert holder.stdout.readline().strip() == "locked"
@@ -249,5 +250,5 @@ def test_only_one_sync_runs_at_a_time(github, settings):
         finally:
             holder.kill()
             holder.wait()
-    assert report.exit_code == 2 and "another song sync" in report.fatal
+    assert report.exit_code == 2 and "another song-sync run" in report.fatal
     assert sync().exit_code == 0  # released: the next run goes ahead

@@ -1,0 +1,152 @@
+"""A real HTTP server on loopback speaking the slice of Spotify's accounts service and Web API
+songhub uses. Tests and benches point SPOTIFY_ACCOUNTS_URL and SPOTIFY_API_URL at it.
+
+Tokens it issues are random; `expire_all_tokens()` makes every current access token answer
+401 (as an expired one does). Failures (429 with Retry-After, 5xx) can be injected; requests are
+counted per endpoint and `latency` adds a delay to every answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+class FakeSpotify:
+    def __init__(self, client_id="songhub-app", client_secret="app-secret", latency=0.0):
+        self.client_id, self.client_secret, self.latency = client_id, client_secret, latency
+        self.counts: Counter = Counter()
+        self.tracks: dict[str, dict] = {}  # id -> Web API track object
+        self.users: dict[str, dict] = {}  # refresh token -> {"id", "display_name"}
+        self.codes: dict[str, str] = {}  # authorization code -> refresh token
+        self.access: dict[str, str] = {}  # valid access token -> refresh token
+        self.injected: list[tuple[int, dict, str]] = []
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return "http://%s:%d" % self.server.server_address[:2]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- test controls --------------------------------------------------------------------
+    def add_user(self, spotify_id: str, display_name: str = "") -> str:
+        """A user who authorized the app; returns their refresh token."""
+        refresh = secrets.token_hex(8)
+        self.users[refresh] = {"id": spotify_id, "display_name": display_name or spotify_id}
+        return refresh
+
+    def add_track(self, track_id: str, name: str, artists: list[tuple[str, str]]):
+        self.tracks[track_id] = {"id": track_id, "name": name, "duration_ms": 200000,
+                                 "album": {"name": f"{name} (album)"},
+                                 "artists": [{"id": a, "name": n} for a, n in artists]}
+
+    def expire_all_tokens(self):
+        with self.lock:
+            self.access.clear()
+
+    def inject(self, status: int, headers: dict | None = None, path_prefix: str = "", times=1):
+        with self.lock:
+            self.injected += [(status, headers or {}, path_prefix)] * times
+
+    # -- HTTP -----------------------------------------------------------------------------
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body=None, headers=None):
+                data = b"" if body is None else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def injected(self, path):
+                with fake.lock:
+                    for index, (status, headers, prefix) in enumerate(fake.injected):
+                        if path.startswith(prefix):
+                            fake.injected.pop(index)
+                            return status, headers
+                return None
+
+            def do_POST(self):
+                if fake.latency:
+                    time.sleep(fake.latency)
+                path = urlparse(self.path).path
+                fake.counts[path] += 1
+                failure = self.injected(path)
+                if failure:
+                    return self.reply(failure[0], {"error": "injected"}, failure[1])
+                if path != "/api/token":
+                    return self.reply(404, {"error": "not found"})
+                auth = self.headers.get("Authorization", "")
+                expected = base64.b64encode(f"{fake.client_id}:{fake.client_secret}".encode())
+                if auth != f"Basic {expected.decode()}":
+                    return self.reply(401, {"error": "invalid_client"})
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                if form.get("grant_type") == "authorization_code":
+                    refresh = fake.codes.pop(form.get("code", ""), None)
+                elif form.get("grant_type") == "refresh_token":
+                    refresh = form.get("refresh_token") if form.get("refresh_token") in \
+                        fake.users else None
+                else:
+                    refresh = None
+                if refresh is None:
+                    return self.reply(400, {"error": "invalid_grant"})
+                access = secrets.token_hex(12)
+                with fake.lock:
+                    fake.access[access] = refresh
+                self.reply(200, {"access_token": access, "token_type": "Bearer",
+                                 "expires_in": 3600, "refresh_token": refresh,
+                                 "scope": "user-read-recently-played"})
+
+            def do_GET(self):
+                if fake.latency:
+                    time.sleep(fake.latency)
+                parsed = urlparse(self.path)
+                path, query = parsed.path, parse_qs(parsed.query)
+                name = "/v1/tracks/{id}" if path.startswith("/v1/tracks/") else path
+                fake.counts[name] += 1
+                failure = self.injected(path)
+                if failure:
+                    return self.reply(failure[0], {"error": {"status": failure[0]}}, failure[1])
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                with fake.lock:
+                    refresh = fake.access.get(token)
+                if refresh is None:
+                    return self.reply(401, {"error": {"status": 401,
+                                                      "message": "The access token expired"}})
+                if path == "/v1/me":
+                    return self.reply(200, {**fake.users[refresh], "type": "user"})
+                if path == "/v1/tracks":
+                    ids = query.get("ids", [""])[0].split(",")
+                    if len(ids) > 50:
+                        return self.reply(400, {"error": {"status": 400,
+                                                          "message": "Too many ids requested"}})
+                    return self.reply(200, {"tracks": [fake.tracks.get(i) for i in ids]})
+                if path.startswith("/v1/tracks/"):
+                    track = fake.tracks.get(path.rsplit("/", 1)[1])
+                    return self.reply(200 if track else 404, track or {"error": {"status": 404}})
+                self.reply(404, {"error": {"status": 404}})
+
+        return Handler
