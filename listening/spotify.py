@@ -49,8 +49,24 @@ class App:
 
 
 def configured_apps() -> list[App]:
-    return [App(settings.SPOTIFY_CLIENT_ID, settings.SPOTIFY_CLIENT_SECRET)] \
+    apps = [App(settings.SPOTIFY_CLIENT_ID, settings.SPOTIFY_CLIENT_SECRET)] \
         if settings.SPOTIFY_CLIENT_ID else []
+    apps += [App(a["client_id"], a["client_secret"]) for a in settings.SPOTIFY_APPS]
+    return apps
+
+
+def app_with_room() -> App | None:
+    """The first configured app below SPOTIFY_APP_MAX_USERS listeners (Spotify's cap on
+    development-mode apps); a listener stays with the app it authorized."""
+    for app in configured_apps():
+        if Listener.objects.filter(app_client_id=app.client_id).count() < \
+                settings.SPOTIFY_APP_MAX_USERS:
+            return app
+    return None
+
+
+def app_by_id(client_id: str) -> App | None:
+    return next((a for a in configured_apps() if a.client_id == client_id), None)
 
 
 def app_for(listener: Listener) -> App:

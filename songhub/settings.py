@@ -6,6 +6,7 @@ Setting DATABASE_URL / REDIS_URL switches each part to PostgreSQL / Redis. See
 docs/configuration.md for every variable.
 """
 
+import json
 from pathlib import Path
 
 import environ
@@ -72,6 +73,10 @@ SPOTIFY_CLIENT_SECRET = _secret("SPOTIFY_CLIENT_SECRET")
 SPOTIFY_REDIRECT_URI = env.str(
     "SPOTIFY_REDIRECT_URI", default="http://127.0.0.1:8000/analytics/loginResponse"
 )
+# More Spotify apps (development-mode apps allow 5 users each): a JSON list of
+# {"client_id", "client_secret"}; SPOTIFY_CLIENT_ID/SECRET, when set, is the first app.
+SPOTIFY_APPS = json.loads(_secret("SPOTIFY_APPS") or "[]")
+SPOTIFY_APP_MAX_USERS = env.int("SPOTIFY_APP_MAX_USERS", default=5)
 SPOTIFY_TOKEN_KEY = _secret("SPOTIFY_TOKEN_KEY")  # Fernet key; empty: derived from SECRET_KEY
 SPOTIFY_TIMEOUT_SECONDS = env.float("SPOTIFY_TIMEOUT_SECONDS", default=10.0)
 LINK_ARTISTS_PACE_SECONDS = env.float("LINK_ARTISTS_PACE_SECONDS", default=1.0)

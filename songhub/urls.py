@@ -13,4 +13,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("ingestion.urls")),
     path("", include("rooms.urls")),
+    path("", include("listening.urls")),
 ]

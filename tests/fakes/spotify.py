@@ -47,6 +47,14 @@ class FakeSpotify:
         self.users[refresh] = {"id": spotify_id, "display_name": display_name or spotify_id}
         return refresh
 
+    def authorize(self, spotify_id: str, display_name: str = "") -> str:
+        """What Spotify does when the user clicks "Agree": returns the code for the redirect."""
+        refresh = next((r for r, u in self.users.items() if u["id"] == spotify_id), None) \
+            or self.add_user(spotify_id, display_name)
+        code = secrets.token_hex(8)
+        self.codes[code] = refresh
+        return code
+
     def add_track(self, track_id: str, name: str, artists: list[tuple[str, str]]):
         self.tracks[track_id] = {"id": track_id, "name": name, "duration_ms": 200000,
                                  "album": {"name": f"{name} (album)"},
