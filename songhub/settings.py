@@ -257,6 +257,10 @@ ROOMS_VERIFY_ATTEMPTS_PER_MINUTE = env.int("ROOMS_VERIFY_ATTEMPTS_PER_MINUTE", d
 # --- Workers (issue: listening worker pool) -------------------------------------------------
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=30)
 WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=90)
+HISTORY_POLL_SECONDS = env.float("HISTORY_POLL_SECONDS", default=1200.0)
+REALTIME_POLL_SECONDS = env.float("REALTIME_POLL_SECONDS", default=5.0)
+POLL_THREADS = env.int("POLL_THREADS", default=16)
+WORKER_POLLING = _bool("WORKER_POLLING", default=True)  # listeners are polled by workers
 
 # --- Logging: one line per event on stdout, with request / task ids -------------------------
 LOGGING = {

@@ -27,6 +27,9 @@ class FakeSpotify:
         self.codes: dict[str, str] = {}  # authorization code -> refresh token
         self.access: dict[str, str] = {}  # valid access token -> refresh token
         self.injected: list[tuple[int, dict, str]] = []
+        self.history: dict[str, list[dict]] = {}  # spotify user id -> recently-played items
+        self.playing: dict[str, dict | None] = {}  # spotify user id -> currently-playing body
+        self.requests_by_user: Counter = Counter()
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -54,6 +57,15 @@ class FakeSpotify:
         code = secrets.token_hex(8)
         self.codes[code] = refresh
         return code
+
+    def play(self, spotify_id: str, track_id: str, played_at: str):
+        """Add a finished play to the user's recently-played history (newest first)."""
+        item = {"track": self.tracks[track_id], "played_at": played_at,
+                "context": None}
+        self.history.setdefault(spotify_id, []).insert(0, item)
+
+    def now_playing(self, spotify_id: str, body: dict | None):
+        self.playing[spotify_id] = body
 
     def add_track(self, track_id: str, name: str, artists: list[tuple[str, str]]):
         self.tracks[track_id] = {"id": track_id, "name": name, "duration_ms": 200000,
@@ -144,8 +156,22 @@ class FakeSpotify:
                 if refresh is None:
                     return self.reply(401, {"error": {"status": 401,
                                                       "message": "The access token expired"}})
+                user = fake.users[refresh]
+                fake.requests_by_user[user["id"]] += 1
                 if path == "/v1/me":
-                    return self.reply(200, {**fake.users[refresh], "type": "user"})
+                    return self.reply(200, {**user, "type": "user"})
+                if path == "/v1/me/player/recently-played":
+                    after = int(query.get("after", ["0"])[0])
+                    limit = int(query.get("limit", ["20"])[0])
+                    items = [i for i in fake.history.get(user["id"], [])
+                             if _ms(i["played_at"]) > after][:limit]
+                    cursors = {"after": str(_ms(items[0]["played_at"])),
+                               "before": str(_ms(items[-1]["played_at"]))} if items else None
+                    return self.reply(200, {"items": items, "cursors": cursors,
+                                            "limit": limit, "next": None})
+                if path == "/v1/me/player/currently-playing":
+                    body = fake.playing.get(user["id"])
+                    return self.reply(204) if body is None else self.reply(200, body)
                 if path == "/v1/tracks":
                     ids = query.get("ids", [""])[0].split(",")
                     if len(ids) > 50:
@@ -158,3 +184,9 @@ class FakeSpotify:
                 self.reply(404, {"error": {"status": 404}})
 
         return Handler
+
+
+def _ms(iso: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)

@@ -1,0 +1,114 @@
+"""What one poll of one listener does, and how a counted play is stored.
+
+history: `GET /v1/me/player/recently-played?limit=50&after=<last stored play>`; every new
+item is a play. realtime: `GET /v1/me/player/currently-playing`; a play counts when something
+is playing, it is a track, more than 30 s in, and not the track counted last. hybrid: both,
+realtime counting only local files (history cannot see them).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone as dt_timezone
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .local_ids import local_artist_id, local_track_id
+from .models import Artist, ListeningEvent, Listener, PlayCount, Track
+from .spotify import SpotifyClient
+
+logger = logging.getLogger(__name__)
+
+MIN_PROGRESS_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Play:
+    track_id: str
+    name: str
+    duration_ms: int
+    album: str
+    artists: tuple[tuple[str, str], ...]  # (id, name)
+    played_at: datetime
+
+
+def play_from_track(track: dict, played_at: datetime) -> Play:
+    if track.get("is_local") or not track.get("id"):
+        uri = track.get("uri") or f"spotify:local:::{track.get('name', '')}:0"
+        artists = tuple((local_artist_id(a.get("name", "")), a.get("name", ""))
+                        for a in track.get("artists", []))
+        track_id = local_track_id(uri)
+    else:
+        artists = tuple((a["id"], a.get("name", "")) for a in track.get("artists", [])
+                        if a.get("id"))
+        track_id = track["id"]
+    return Play(track_id, (track.get("name") or "")[:500], int(track.get("duration_ms") or 0),
+                ((track.get("album") or {}).get("name") or "")[:500], artists, played_at)
+
+
+def record_play(listener: Listener, play: Play) -> bool:
+    """Store one play: artists, track, event, play count, in one transaction. Idempotent:
+    the same (listener, played_at) twice is stored once. True when it was new."""
+    try:
+        with transaction.atomic():
+            for artist_id, name in play.artists:
+                Artist.objects.get_or_create(id=artist_id, defaults={"name": name[:300]})
+            track, created = Track.objects.get_or_create(
+                id=play.track_id, defaults={"name": play.name, "duration_ms": play.duration_ms,
+                                            "album": play.album})
+            if created and play.artists:
+                track.artists.add(*[a for a, _ in play.artists])
+            ListeningEvent.objects.create(listener=listener, track=track,
+                                          played_at=play.played_at)
+            if not PlayCount.objects.filter(listener=listener, track=track).update(
+                    count=F("count") + 1):
+                PlayCount.objects.create(listener=listener, track=track, count=1)
+        return True
+    except IntegrityError:  # already stored (another poll, or a retry)
+        return False
+
+
+def poll_history(client: SpotifyClient, listener: Listener) -> int:
+    # the cursor is the newest play history reported: realtime-counted local files do not count
+    last = (ListeningEvent.objects.filter(listener=listener)
+            .exclude(track__id__startswith=":").aggregate(last=Max("played_at"))["last"])
+    params = {"limit": 50}
+    if last is not None:
+        params["after"] = int(last.timestamp() * 1000)
+    body = client.get("/v1/me/player/recently-played", **params) or {}
+    counted = 0
+    for item in body.get("items", []):
+        played_at = parse_datetime(item.get("played_at", ""))
+        track = item.get("track") or {}
+        if played_at is None or (last is not None and played_at <= last):
+            continue
+        if listener.mode == Listener.Mode.HYBRID and track.get("is_local"):
+            continue  # realtime counts local files in hybrid mode
+        counted += record_play(listener, play_from_track(track, played_at))
+    Listener.objects.filter(pk=listener.pk).update(last_history_poll=timezone.now())
+    return counted
+
+
+def poll_realtime(client: SpotifyClient, listener: Listener) -> int:
+    body = client.get("/v1/me/player/currently-playing")
+    Listener.objects.filter(pk=listener.pk).update(last_realtime_poll=timezone.now())
+    if not body or not body.get("is_playing") or body.get("currently_playing_type") != "track":
+        return 0
+    track = body.get("item") or {}
+    if (body.get("progress_ms") or 0) <= MIN_PROGRESS_MS:
+        return 0
+    if listener.mode == Listener.Mode.HYBRID and not track.get("is_local"):
+        return 0
+    started_ms = int(body.get("timestamp") or 0) or int(timezone.now().timestamp() * 1000)
+    played_at = datetime.fromtimestamp(started_ms / 1000, tz=dt_timezone.utc)
+    play = play_from_track(track, played_at)
+    if play.track_id == listener.last_counted_track:
+        return 0
+    counted = record_play(listener, play)
+    Listener.objects.filter(pk=listener.pk).update(last_counted_track=play.track_id)
+    listener.last_counted_track = play.track_id
+    return int(counted)
