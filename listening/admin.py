@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from . import service
+
 from .models import Artist, ListeningEvent, Listener, PlayCount, Playlist, PlaylistTrack, Track
 
 
@@ -13,6 +15,22 @@ class ListenerAdmin(admin.ModelAdmin):
     readonly_fields = ("expires_at", "backoff_until", "last_history_poll", "last_realtime_poll",
                        "last_playlist_scan", "created_at")
     exclude = ("access_token_encrypted", "refresh_token_encrypted")
+    actions = ["start_service", "stop_service", "delete_data"]
+
+    @admin.action(description="Start the listening service")
+    def start_service(self, request, queryset):
+        for listener in queryset:
+            service.start(listener)
+
+    @admin.action(description="Stop the listening service")
+    def stop_service(self, request, queryset):
+        for listener in queryset:
+            service.stop(listener)
+
+    @admin.action(description="Delete the listener and all its data")
+    def delete_data(self, request, queryset):
+        for listener in queryset:
+            service.delete_data(listener)
 
 
 @admin.register(Artist)

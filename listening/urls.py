@@ -6,4 +6,5 @@ urlpatterns = [
     path("analytics/", views.analytics, name="analytics"),
     path("analytics/login/", views.login_start, name="spotify-login"),
     path("analytics/loginResponse", views.login_response, name="spotify-login-response"),
+    path("analytics/service/<str:action>", views.service_action, name="listening-service"),
 ]

@@ -1,10 +1,12 @@
 """Spotify account linking and the analytics landing page."""
 
-from django.contrib.auth import login
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
-from . import oauth
+from . import oauth, service
 from .models import Listener
 from .spotify import app_by_id, app_with_room
 
@@ -57,3 +59,22 @@ def analytics(request):
     listener = (Listener.objects.filter(user=request.user).first()
                 if request.user.is_authenticated else None)
     return render(request, "listening/analytics.html", {"listener": listener})
+
+
+@require_POST
+@login_required
+def service_action(request, action: str):
+    """The settings menu: start or stop the service, or delete everything (after a confirm)."""
+    listener = get_object_or_404(Listener, user=request.user)
+    if action == "start":
+        service.start(listener)
+        messages.success(request, "Listening service started.")
+    elif action == "stop":
+        service.stop(listener)
+        messages.success(request, "Listening service stopped.")
+    elif action == "delete":
+        service.delete_data(listener)
+        logout(request)
+        messages.success(request, "Your listening data was deleted.")
+        return redirect("home")
+    return redirect("analytics")

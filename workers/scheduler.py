@@ -9,6 +9,7 @@ metrics and the polling benchmark.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections import deque
@@ -20,6 +21,7 @@ from django.db import DatabaseError, close_old_connections
 from requests.adapters import HTTPAdapter
 
 logger = logging.getLogger(__name__)
+FIRST_POLL_SPREAD_SECONDS = 2.0
 
 
 class PollScheduler:
@@ -49,12 +51,14 @@ class PollScheduler:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def set_owned(self, listeners: dict[int, str]) -> None:
-        """listener id -> mode; new ones are due now, dropped ones are forgotten."""
+        """listener id -> mode. New ones are due within a few seconds, spread so a worker that
+        takes over hundreds of listeners does not call Spotify for all of them at once."""
         now = time.monotonic()
         with self.lock:
             self.owned = dict(listeners)
             kinds = {(pk, kind) for pk, mode in listeners.items() for kind in kinds_for(mode)}
-            self.due = {key: self.due.get(key, now) for key in kinds}
+            self.due = {key: self.due.get(key) or now + random.uniform(
+                0, min(interval(key[1]), FIRST_POLL_SPREAD_SECONDS)) for key in kinds}
 
     def loop(self) -> None:
         while not self.stop_event.wait(0.05):
@@ -70,6 +74,7 @@ class PollScheduler:
                 self.pool.submit(self.poll, key)
 
     def poll(self, key: tuple[int, str]) -> None:
+        from listening import service
         from listening.models import Listener
         from listening.polling import poll_history, poll_realtime
         from listening.spotify import SpotifyClient, SpotifyError
@@ -81,7 +86,11 @@ class PollScheduler:
             if listener is None:
                 return
             client = SpotifyClient(listener, session=self.session)
-            counted = (poll_history if kind == "history" else poll_realtime)(client, listener)
+            service.poll_started(listener_id)
+            try:
+                counted = (poll_history if kind == "history" else poll_realtime)(client, listener)
+            finally:
+                service.poll_finished(listener_id)
             self.polls += 1
             if counted:
                 logger.info("listener %s: %d new play(s) from %s", listener_id, counted, kind)
