@@ -65,25 +65,29 @@ async def _round_trip(layer, timeout=2.0) -> str:
     return "ok" if message.get("token") == token else "error: wrong message"
 
 
-def live_worker_count() -> int | None:
+def worker_counts() -> tuple[int | None, int | None]:
+    """(live workers, live workers whose last heartbeat cycle hit a database error)."""
     from workers.models import Worker
 
     try:
-        return Worker.objects.live().count()
+        live = Worker.objects.live()
+        return live.count(), live.filter(healthy=False).count()
     except DatabaseError:
-        return None
+        return None, None
 
 
 @never_cache
 def health(request):
     database = check_database()
+    workers, unhealthy = worker_counts() if database == "ok" else (None, None)
     body = {
         "status": "ok",
         "version": settings.VERSION,
         "database": database,
         "redis": check_redis(),
         "channel_layer": check_channel_layer(),
-        "workers": live_worker_count() if database == "ok" else None,
+        "workers": workers,
+        "workers_unhealthy": unhealthy,
     }
     degraded = [k for k in ("redis", "channel_layer") if body[k].startswith("error")]
     if database != "ok":

@@ -87,3 +87,21 @@ def test_hybrid_counts_local_files_in_realtime_and_the_rest_from_history(spotify
     assert poll_realtime(client(alice), alice) == 1
     spotify.play("alice", TRACK, "2026-11-20T11:00:00.000Z")
     assert poll_history(client(alice), alice) == 1
+
+
+def test_playlist_scan_pages_through_everything_and_skips_unchanged(spotify, alice):
+    from listening.models import Playlist, PlaylistTrack
+    from listening.playlists import scan_playlists
+
+    ids = [f"{n:022d}" for n in range(230)]
+    for track_id in ids:
+        spotify.add_track(track_id, f"Song {track_id[-3:]}", [("artist000000000000009", "Band")])
+    for n in range(25):  # two pages of playlists
+        spotify.add_playlist("alice", f"pl{n}", f"List {n}", ids if n == 0 else ids[:3])
+    assert scan_playlists(client(alice), alice) == 25
+    assert Playlist.objects.count() == 25
+    big = PlaylistTrack.objects.filter(playlist_id="pl0")
+    assert big.count() == 230 and big.order_by("position").first().track_id == ids[0]
+    assert spotify.counts["/v1/playlists/pl0/tracks"] == 3  # 100 per page
+    assert Listener.objects.get(pk=alice.pk).status_playlist == Listener.Status.STOPPED
+    assert scan_playlists(client(alice), alice) == 0  # same snapshots: nothing re-read

@@ -86,6 +86,17 @@ def test_claims_skip_rows_another_worker_is_claiming():
 
 
 # --- real processes -------------------------------------------------------------------------
+def admin_connection():
+    """A session on the maintenance database, to switch the test database on and off."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    for key in ("cursor_factory", "context", "prepare_threshold", "server_side_binding"):
+        params.pop(key, None)
+    params["dbname"] = "postgres"
+    return psycopg.connect(**params, autocommit=True)
+
+
 def start_worker(tmp_path, spotify, n):
     env = subprocess_env(tmp_path / f"w{n}", WORKER_HEARTBEAT_SECONDS=1, WORKER_STALE_SECONDS=3,
                          HISTORY_POLL_SECONDS=1, SPOTIFY_API_URL=spotify.url,
@@ -159,3 +170,45 @@ def test_three_workers_share_listeners_without_duplicates_and_survive_a_kill(tmp
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_survives_the_database_going_away(tmp_path, spotify):
+    refresh = spotify.add_user("user0")
+    spotify.add_track("t" * 22, "Song", [("a" * 22, "Artist")])
+    listener = Listener(spotify_id="user0", app_client_id=spotify.client_id)
+    listener.set_tokens("x", refresh, timezone.now() - timedelta(minutes=1))
+    listener.save()
+    process = start_worker(tmp_path, spotify, 0)
+    name = connection.settings_dict["NAME"]
+    admin = admin_connection()
+
+    def allow(allowed: bool):
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
+
+    try:
+        assert wait_for(lambda: Worker.objects.live().count() == 1, 60)
+        allow(False)
+        ours = connection.connection.info.backend_pid
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = %s AND pid <> %s", [name, ours])
+        time.sleep(4)  # several heartbeats fail
+        assert process.poll() is None, "the worker died with the database"
+        log = (tmp_path / "worker0.log").read_text()
+        assert "unhealthy: heartbeat failed" in log
+        allow(True)
+        back = timezone.now()
+        assert wait_for(lambda: Worker.objects.filter(last_heartbeat__gt=back,
+                                                      healthy=True).exists(), 15)
+        spotify.play("user0", "t" * 22, "2026-11-20T12:00:00.000Z")
+        assert wait_for(lambda: ListeningEvent.objects.count() == 1, 15)  # polling resumed
+    finally:
+        allow(True)
+        admin.close()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -58,9 +58,23 @@ def heartbeat(worker_id: str) -> bool:
             logger.warning("removed %d stale worker(s)", removed)
         return True
     except DatabaseError as exc:
-        logger.error("worker %s heartbeat failed, will retry: %s", worker_id, exc)
-        close_old_connections()
+        logger.error("worker %s unhealthy: heartbeat failed, will retry: %s", worker_id, exc)
+        _mark_unhealthy(worker_id, exc)
         return False
+
+
+def _mark_unhealthy(worker_id: str, exc: Exception) -> None:
+    """Record the failure on the row when a fresh connection can (e.g. only ours was cut);
+    during a full outage this fails too, and the log line is what remains."""
+    from django.db import connection
+
+    connection.close()
+    try:
+        Worker.objects.filter(pk=worker_id).update(healthy=False, last_error=str(exc)[:1000])
+    except DatabaseError:
+        pass
+    finally:
+        connection.close()
 
 
 def prune_stale() -> int:

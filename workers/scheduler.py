@@ -51,7 +51,8 @@ class PollScheduler:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def set_owned(self, listeners: dict[int, str]) -> None:
-        """listener id -> mode. New ones are due within a few seconds, spread so a worker that
+        """listener id -> mode. New ones are due within a few seconds (the daily playlist scan
+        within its own interval), spread so a worker that
         takes over hundreds of listeners does not call Spotify for all of them at once."""
         now = time.monotonic()
         with self.lock:
@@ -76,6 +77,7 @@ class PollScheduler:
     def poll(self, key: tuple[int, str]) -> None:
         from listening import service
         from listening.models import Listener
+        from listening.playlists import scan_playlists
         from listening.polling import poll_history, poll_realtime
         from listening.spotify import SpotifyClient, SpotifyError
 
@@ -88,7 +90,9 @@ class PollScheduler:
             client = SpotifyClient(listener, session=self.session)
             service.poll_started(listener_id)
             try:
-                counted = (poll_history if kind == "history" else poll_realtime)(client, listener)
+                work = {"history": poll_history, "realtime": poll_realtime,
+                        "playlists": scan_playlists}[kind]
+                counted = work(client, listener)
             finally:
                 service.poll_finished(listener_id)
             self.polls += 1
@@ -107,9 +111,11 @@ class PollScheduler:
 
 
 def kinds_for(mode: str) -> tuple[str, ...]:
-    return {"history": ("history",), "realtime": ("realtime",),
-            "hybrid": ("history", "realtime")}.get(mode, ("history",))
+    polls = {"history": ("history",), "realtime": ("realtime",),
+             "hybrid": ("history", "realtime")}.get(mode, ("history",))
+    return (*polls, "playlists")
 
 
 def interval(kind: str) -> float:
-    return settings.HISTORY_POLL_SECONDS if kind == "history" else settings.REALTIME_POLL_SECONDS
+    return {"history": settings.HISTORY_POLL_SECONDS, "realtime": settings.REALTIME_POLL_SECONDS,
+            "playlists": settings.PLAYLIST_SCAN_SECONDS}[kind]

@@ -30,6 +30,8 @@ class FakeSpotify:
         self.history: dict[str, list[dict]] = {}  # spotify user id -> recently-played items
         self.playing: dict[str, dict | None] = {}  # spotify user id -> currently-playing body
         self.requests_by_user: Counter = Counter()
+        self.playlists: dict[str, list[dict]] = {}  # spotify user id -> playlist objects
+        self.playlist_tracks: dict[str, list[str]] = {}  # playlist id -> track ids
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -63,6 +65,21 @@ class FakeSpotify:
         item = {"track": self.tracks[track_id], "played_at": played_at,
                 "context": None}
         self.history.setdefault(spotify_id, []).insert(0, item)
+
+    def add_playlist(self, spotify_id: str, playlist_id: str, name: str, track_ids: list[str],
+                     snapshot: str = "s1"):
+        self.playlists.setdefault(spotify_id, []).append(
+            {"id": playlist_id, "name": name, "snapshot_id": snapshot,
+             "tracks": {"total": len(track_ids)}})
+        self.playlist_tracks[playlist_id] = list(track_ids)
+
+    def _page(self, path, items, query, default_limit):
+        limit = int(query.get("limit", [str(default_limit)])[0])
+        offset = int(query.get("offset", ["0"])[0])
+        chunk = items[offset:offset + limit]
+        more = offset + limit < len(items)
+        return {"items": chunk, "total": len(items), "limit": limit, "offset": offset,
+                "next": f"{self.url}{path}?offset={offset + limit}&limit={limit}" if more else None}
 
     def now_playing(self, spotify_id: str, body: dict | None):
         self.playing[spotify_id] = body
@@ -169,6 +186,14 @@ class FakeSpotify:
                                "before": str(_ms(items[-1]["played_at"]))} if items else None
                     return self.reply(200, {"items": items, "cursors": cursors,
                                             "limit": limit, "next": None})
+                if path == "/v1/me/playlists":
+                    return self.reply(200, fake._page(path, fake.playlists.get(user["id"], []),
+                                                      query, 20))
+                if path.startswith("/v1/playlists/") and path.endswith("/tracks"):
+                    playlist_id = path.split("/")[3]
+                    rows = [{"added_at": "2026-01-01T00:00:00Z", "track": fake.tracks.get(t)}
+                            for t in fake.playlist_tracks.get(playlist_id, [])]
+                    return self.reply(200, fake._page(path, rows, query, 100))
                 if path == "/v1/me/player/currently-playing":
                     body = fake.playing.get(user["id"])
                     return self.reply(204) if body is None else self.reply(200, body)
