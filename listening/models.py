@@ -130,3 +130,23 @@ class PlaylistTrack(models.Model):
         ordering = ["playlist", "position"]
         constraints = [models.UniqueConstraint(fields=["playlist", "position"],
                                                name="one_track_per_playlist_position")]
+
+
+class ImportJob(models.Model):
+    """One historical import run by a worker; the page polls its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    listener = models.ForeignKey(Listener, on_delete=models.CASCADE, related_name="imports")
+    upload_path = models.CharField(max_length=500)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    stats = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)

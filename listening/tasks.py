@@ -30,3 +30,10 @@ def update_song_ids_task() -> None:
             consolidation.consolidate()
     except locks.Busy:
         logger.info("song-id consolidation already running; skipped")
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def import_history_task(job_id: int) -> None:
+    from .history_import import run_job
+
+    run_job(job_id)

@@ -7,4 +7,7 @@ urlpatterns = [
     path("analytics/login/", views.login_start, name="spotify-login"),
     path("analytics/loginResponse", views.login_response, name="spotify-login-response"),
     path("analytics/service/<str:action>", views.service_action, name="listening-service"),
+    path("analytics/analyzeHistoricalImport/", views.analyze_import, name="import-analyze"),
+    path("analytics/executeHistoricalImport/", views.execute_import, name="import-execute"),
+    path("analytics/importStatus/<int:job_id>", views.import_status, name="import-status"),
 ]

@@ -78,3 +78,95 @@ def service_action(request, action: str):
         messages.success(request, "Your listening data was deleted.")
         return redirect("home")
     return redirect("analytics")
+
+
+def _json_error(code: str, message: str, status: int):
+    from django.http import JsonResponse
+
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+def _upload(request):
+    """The uploaded export (streamed to a temporary file by Django), or an error response."""
+    from django.conf import settings as conf
+
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > conf.IMPORT_MAX_UPLOAD_BYTES:  # refuse before reading the body
+        return None, _json_error("too_large", "The file is larger than the upload limit of "
+                                 f"{conf.IMPORT_MAX_UPLOAD_BYTES // 2**20} MiB.", 413)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return None, _json_error("no_file", "Attach my_spotify_data.zip as `file`.", 400)
+    if upload.size > conf.IMPORT_MAX_UPLOAD_BYTES:
+        return None, _json_error("too_large", "The file is larger than the upload limit.", 413)
+    return upload, None
+
+
+def _listener_or_error(request):
+    listener = Listener.objects.filter(user=request.user).first()
+    if listener is None:
+        return None, _json_error("no_listener", "Link your Spotify account first.", 400)
+    return listener, None
+
+
+@require_POST
+@login_required
+def analyze_import(request):
+    from django.http import JsonResponse
+
+    from . import history_import
+
+    listener, problem = _listener_or_error(request)
+    upload, problem = (None, problem) if problem else _upload(request)
+    if problem:
+        return problem
+    path = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else upload
+    try:
+        analysis = history_import.analyze(path, listener)
+    except history_import.ImportFileError as exc:
+        return _json_error("bad_file", str(exc), 400)
+    return JsonResponse(analysis.as_dict())
+
+
+@require_POST
+@login_required
+def execute_import(request):
+    import shutil
+    import uuid
+
+    from django.conf import settings as conf
+    from django.db import transaction
+    from django.http import JsonResponse
+
+    from .models import ImportJob
+    from .tasks import import_history_task
+
+    listener, problem = _listener_or_error(request)
+    upload, problem = (None, problem) if problem else _upload(request)
+    if problem:
+        return problem
+    folder = conf.SONG_DATA_DIR / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{uuid.uuid4().hex}.zip"
+    with open(target, "wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    with transaction.atomic():
+        job = ImportJob.objects.create(listener=listener, upload_path=str(target))
+        import_history_task.delay_on_commit(job.pk)
+    return JsonResponse({"job_id": job.pk, "status_url": f"/analytics/importStatus/{job.pk}"},
+                        status=202)
+
+
+@require_GET
+@login_required
+def import_status(request, job_id: int):
+    from django.http import JsonResponse
+
+    from .models import ImportJob
+
+    job = ImportJob.objects.filter(pk=job_id, listener__user=request.user).first()
+    if job is None:
+        return _json_error("not_found", "No such import.", 404)
+    return JsonResponse({"status": job.status, "done": job.done, "total": job.total,
+                         "stats": job.stats, "error": job.error})

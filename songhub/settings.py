@@ -79,6 +79,10 @@ SPOTIFY_APPS = json.loads(_secret("SPOTIFY_APPS") or "[]")
 SPOTIFY_APP_MAX_USERS = env.int("SPOTIFY_APP_MAX_USERS", default=5)
 SPOTIFY_TOKEN_KEY = _secret("SPOTIFY_TOKEN_KEY")  # Fernet key; empty: derived from SECRET_KEY
 SPOTIFY_TIMEOUT_SECONDS = env.float("SPOTIFY_TIMEOUT_SECONDS", default=10.0)
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=500 * 1024 * 1024)
+IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=1024**3)
+IMPORT_MAX_RATIO = env.int("IMPORT_MAX_RATIO", default=100)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # larger uploads stream to a temporary file
 LINK_ARTISTS_PACE_SECONDS = env.float("LINK_ARTISTS_PACE_SECONDS", default=1.0)
 SPOTIFY_API_URL = env.str("SPOTIFY_API_URL", default="https://api.spotify.com").rstrip("/")
 SPOTIFY_ACCOUNTS_URL = env.str(
