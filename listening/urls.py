@@ -10,4 +10,9 @@ urlpatterns = [
     path("analytics/analyzeHistoricalImport/", views.analyze_import, name="import-analyze"),
     path("analytics/executeHistoricalImport/", views.execute_import, name="import-execute"),
     path("analytics/importStatus/<int:job_id>", views.import_status, name="import-status"),
+    path("analytics/playsPerDay/", views.plays_per_day, name="analytics-plays-per-day"),
+    path("analytics/heatmap/", views.heatmap, name="analytics-heatmap"),
+    path("analytics/top/", views.top, name="analytics-top"),
+    path("analytics/listeningHistory/", views.listening_history, name="analytics-history"),
+    path("analytics/status/", views.status, name="analytics-status"),
 ]

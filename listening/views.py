@@ -61,6 +61,79 @@ def analytics(request):
     return render(request, "listening/analytics.html", {"listener": listener})
 
 
+def _int_param(request, name, default, low, high):
+    try:
+        value = int(request.GET.get(name, default))
+    except ValueError:
+        value = default
+    return max(low, min(high, value))
+
+
+def analytics_json(view):
+    """Login and a linked listener required; the view gets (request, listener)."""
+    from functools import wraps
+
+    @wraps(view)
+    @require_GET
+    def wrapper(request):
+        if not request.user.is_authenticated:
+            return _json_error("login_required", "Log in first.", 401)
+        listener, problem = _listener_or_error(request)
+        return problem or view(request, listener)
+
+    return wrapper
+
+
+@analytics_json
+def plays_per_day(request, listener):
+    from django.http import JsonResponse
+
+    from . import analytics as queries
+
+    start, end = queries.window(_int_param(request, "days", 30, 1, 3660))
+    return JsonResponse({"days": queries.plays_per_day(listener, start, end)})
+
+
+@analytics_json
+def heatmap(request, listener):
+    from django.http import JsonResponse
+
+    from . import analytics as queries
+
+    start, end = queries.window(_int_param(request, "days", 90, 1, 3660))
+    return JsonResponse({"grid": queries.hour_of_week(listener, start, end)})
+
+
+@analytics_json
+def top(request, listener):
+    from django.http import JsonResponse
+
+    from . import analytics as queries
+
+    start, end = queries.window(_int_param(request, "days", 30, 1, 3660))
+    limit = _int_param(request, "limit", 10, 1, 50)
+    return JsonResponse({"tracks": queries.top_tracks(listener, start, end, limit),
+                         "artists": queries.top_artists(listener, start, end, limit)})
+
+
+@analytics_json
+def listening_history(request, listener):
+    from django.http import JsonResponse
+
+    from . import analytics as queries
+
+    return JsonResponse(queries.recent_plays(listener, _int_param(request, "page", 1, 1, 10**6)))
+
+
+@analytics_json
+def status(request, listener):
+    from django.http import JsonResponse
+
+    from . import analytics as queries
+
+    return JsonResponse(queries.service_status(listener))
+
+
 @require_POST
 @login_required
 def service_action(request, action: str):
