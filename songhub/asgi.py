@@ -30,3 +30,4 @@ application = ProtocolTypeRouter(
 # Everything imported so far lives as long as the process: keep it out of the garbage
 # collector's generations so full collections stay short under many WebSocket clients.
 gc.freeze()
+gc.set_threshold(50_000, 20, 100)  # fewer, cheaper collections under many small messages
