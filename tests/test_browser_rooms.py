@@ -86,6 +86,11 @@ def test_follower_sees_the_hosts_page_turns_within_a_second(server, chromium, li
             "document.getElementById('page-image').complete && "
             "document.getElementById('page-image').naturalWidth > 500", timeout=5000)
         assert follower.locator("#page-label").inner_text() == f"2 / {library.page_count}"
+
+        host_page.fill("#song-picker", "Long")
+        host_page.click("#picker-results button.queue")
+        follower.wait_for_function(
+            "document.getElementById('queue').textContent.includes('Long Hymn')")
         assert errors == []
     finally:
         host_context.close()

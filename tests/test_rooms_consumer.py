@@ -214,6 +214,15 @@ async def test_player_state_versions_and_display_reports(room, host):
     assert (await controller.error())["error_type"] == "VALIDATION_ERROR"
     await controller.send("pause_song", {})
     assert (await display.expect("player_state", lambda p: p["play_state"] == "paused"))
+    await controller.send("play_song", {})
+    assert (await display.expect("player_state", lambda p: p["play_state"] == "playing"))
+    await controller.send("set_volume", {"volume": 0.25})
+    assert (await display.expect("player_state", lambda p: p["volume"] == 0.25))
+    current = await controller.expect("player_state", lambda p: p["volume"] == 0.25)
+    await controller.send("player_state", {"current_time": 60, "version": current["version"],
+                                           "request_id": "seek"})
+    assert (await controller.expect("ack", lambda p: p["request_id"] == "seek"))["success"]
+    assert (await display.expect("player_state", lambda p: p["current_time"] == 60))
     await controller.close()
     await display.close()
 

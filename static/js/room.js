@@ -182,7 +182,17 @@
               $("picker-results").innerHTML = "";
               $("song-picker").value = "";
             });
+            var queue = document.createElement("button");
+            queue.type = "button";
+            queue.className = "link queue";
+            queue.textContent = "+ queue";
+            queue.title = "Add to the karaoke queue";
+            queue.addEventListener("click", function () {
+              send("queue_song", {song_id: hit.id, title: hit.title, artist: hit.artist || ""});
+            });
             li.appendChild(button);
+            li.appendChild(document.createTextNode(" "));
+            li.appendChild(queue);
             $("picker-results").appendChild(li);
           });
         });
