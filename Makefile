@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv migrate demo bench clean lint
+.PHONY: run test venv bench clean lint
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,12 @@ test: $(STAMP)
 	$(BIN)/coverage combine --quiet 2>/dev/null || true
 	$(BIN)/coverage report
 
-bench: $(STAMP)
+bench: $(STAMP)  ## the ingestion benchmark; see bench/ for the others
 	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* htmlcov .pytest_cache
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/hadolint containerfile

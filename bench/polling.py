@@ -60,7 +60,7 @@ def main():
         spotify.now_playing(f"user{n}", None)
 
     scheduler = PollScheduler(threads=args.threads).start()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    wall0 = time.perf_counter()
     scheduler.set_owned(modes)
     warmup = 5.0
     time.sleep(warmup)

@@ -1,14 +1,22 @@
-"""Spotify account linking and the analytics landing page."""
+"""Spotify account linking, the analytics dashboard and its JSON, the history import."""
 
+import uuid
+from functools import wraps
+
+from django.conf import settings as conf
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.db import transaction
+from django.http import JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from . import oauth, service
-from .models import Listener
+from . import analytics as queries
+from . import history_import, oauth, service
+from .models import ImportJob, Listener
 from .spotify import app_by_id, app_with_room
+from .tasks import import_history_task
 
 SESSION_KEY = "spotify_oauth"
 
@@ -71,8 +79,6 @@ def _int_param(request, name, default, low, high):
 
 def analytics_json(view):
     """Login and a linked listener required; the view gets (request, listener)."""
-    from functools import wraps
-
     @wraps(view)
     @require_GET
     def wrapper(request):
@@ -86,30 +92,18 @@ def analytics_json(view):
 
 @analytics_json
 def plays_per_day(request, listener):
-    from django.http import JsonResponse
-
-    from . import analytics as queries
-
     start, end = queries.window(_int_param(request, "days", 30, 1, 3660))
     return JsonResponse({"days": queries.plays_per_day(listener, start, end)})
 
 
 @analytics_json
 def heatmap(request, listener):
-    from django.http import JsonResponse
-
-    from . import analytics as queries
-
     start, end = queries.window(_int_param(request, "days", 90, 1, 3660))
     return JsonResponse({"grid": queries.hour_of_week(listener, start, end)})
 
 
 @analytics_json
 def top(request, listener):
-    from django.http import JsonResponse
-
-    from . import analytics as queries
-
     start, end = queries.window(_int_param(request, "days", 30, 1, 3660))
     limit = _int_param(request, "limit", 10, 1, 50)
     return JsonResponse({"tracks": queries.top_tracks(listener, start, end, limit),
@@ -118,19 +112,11 @@ def top(request, listener):
 
 @analytics_json
 def listening_history(request, listener):
-    from django.http import JsonResponse
-
-    from . import analytics as queries
-
     return JsonResponse(queries.recent_plays(listener, _int_param(request, "page", 1, 1, 10**6)))
 
 
 @analytics_json
 def status(request, listener):
-    from django.http import JsonResponse
-
-    from . import analytics as queries
-
     return JsonResponse(queries.service_status(listener))
 
 
@@ -154,15 +140,11 @@ def service_action(request, action: str):
 
 
 def _json_error(code: str, message: str, status: int):
-    from django.http import JsonResponse
-
     return JsonResponse({"error": {"code": code, "message": message}}, status=status)
 
 
 def _upload(request):
     """The uploaded export (streamed to a temporary file by Django), or an error response."""
-    from django.conf import settings as conf
-
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > conf.IMPORT_MAX_UPLOAD_BYTES:  # refuse before reading the body
         return None, _json_error("too_large", "The file is larger than the upload limit of "
@@ -185,10 +167,6 @@ def _listener_or_error(request):
 @require_POST
 @login_required
 def analyze_import(request):
-    from django.http import JsonResponse
-
-    from . import history_import
-
     listener, problem = _listener_or_error(request)
     upload, problem = (None, problem) if problem else _upload(request)
     if problem:
@@ -204,16 +182,6 @@ def analyze_import(request):
 @require_POST
 @login_required
 def execute_import(request):
-    import shutil
-    import uuid
-
-    from django.conf import settings as conf
-    from django.db import transaction
-    from django.http import JsonResponse
-
-    from .models import ImportJob
-    from .tasks import import_history_task
-
     listener, problem = _listener_or_error(request)
     upload, problem = (None, problem) if problem else _upload(request)
     if problem:
@@ -234,10 +202,6 @@ def execute_import(request):
 @require_GET
 @login_required
 def import_status(request, job_id: int):
-    from django.http import JsonResponse
-
-    from .models import ImportJob
-
     job = ImportJob.objects.filter(pk=job_id, listener__user=request.user).first()
     if job is None:
         return _json_error("not_found", "No such import.", 404)

@@ -6,7 +6,6 @@ import pytest
 
 from rooms.models import Participant, Room
 from songhub.models import ApiToken
-from tests.rooms_fixtures import guest_user, host, locked_room, room, song, stranger  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

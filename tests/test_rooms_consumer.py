@@ -11,7 +11,6 @@ from django.conf import settings as django_settings
 from rooms import services
 from rooms.models import Participant, Room
 from songhub.asgi import application
-from tests.rooms_fixtures import guest_user, host, room, song, stranger  # noqa: F401
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +20,8 @@ def session_cookie(user) -> bytes:
 
     client = Client()
     client.force_login(user)
-    return f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}".encode()
+    name = django_settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
 
 
 class Peer:

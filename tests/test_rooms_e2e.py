@@ -10,7 +10,6 @@ from websockets.sync.client import connect
 
 from rooms import services
 from tests.helpers import Daphne, subprocess_env
-from tests.rooms_fixtures import host, room, song  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
