@@ -134,3 +134,10 @@ def test_login_and_logout(client, curator):
     assert "Admin</a>" in client.get("/").content.decode()
     assert client.post("/accounts/logout/").status_code == 302
     assert "Log in" in client.get("/").content.decode()
+
+
+def test_malformed_spotify_apps_stop_start_up_with_a_clear_message(tmp_path):
+    result = python("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = "
+                    "'songhub.settings'; django.setup()",
+                    subprocess_env(tmp_path, SPOTIFY_APPS='[{"client_id": "x"}]'))
+    assert result.returncode != 0 and "SPOTIFY_APPS must be a JSON list" in result.stderr
