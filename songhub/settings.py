@@ -77,11 +77,12 @@ SPOTIFY_REDIRECT_URI = env.str(
 # {"client_id", "client_secret"}; SPOTIFY_CLIENT_ID/SECRET, when set, is the first app.
 try:
     SPOTIFY_APPS = json.loads(_secret("SPOTIFY_APPS") or "[]")
-    assert isinstance(SPOTIFY_APPS, list) and all(
-        isinstance(a, dict) and a.get("client_id") and a.get("client_secret") for a in SPOTIFY_APPS)
-except (ValueError, AssertionError):
+except ValueError:
+    SPOTIFY_APPS = None
+if not isinstance(SPOTIFY_APPS, list) or not all(
+        isinstance(a, dict) and a.get("client_id") and a.get("client_secret") for a in SPOTIFY_APPS):
     raise ImproperlyConfigured('SPOTIFY_APPS must be a JSON list of {"client_id": …, '
-                               '"client_secret": …} objects') from None
+                               '"client_secret": …} objects')
 SPOTIFY_APP_MAX_USERS = env.int("SPOTIFY_APP_MAX_USERS", default=5)
 SPOTIFY_TOKEN_KEY = _secret("SPOTIFY_TOKEN_KEY")  # Fernet key; empty: derived from SECRET_KEY
 SPOTIFY_TIMEOUT_SECONDS = env.float("SPOTIFY_TIMEOUT_SECONDS", default=10.0)
