@@ -47,10 +47,6 @@ _FONTS = {
 _WIDTHS: dict[tuple[str, str], float] = {}  # (font key, char) -> advance at size 1
 
 
-class RenderError(Exception):
-    """The song could not be turned into a PDF."""
-
-
 def _font_key(style: str, text: str) -> str:
     font = _FONTS[style]
     if any(ord(ch) > 0xFF and not font.has_glyph(ord(ch)) for ch in text):

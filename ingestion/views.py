@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import condition, require_GET
 
+from songhub.http import json_error
+
 from . import search
 from .models import Song
 from .songlist import load_index
@@ -54,10 +56,7 @@ def song_list(request):
     """The pre-built index: no query on the songs table. Gzip bytes as-is when accepted."""
     index = load_index(_store().index_path)
     if index is None:
-        return JsonResponse(
-            {"error": {"code": "index_missing", "message": "No song index yet: run a sync."}},
-            status=503,
-        )
+        return json_error("index_missing", "No song index yet: run a sync.", 503)
     gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
     if _etag_matches(request, index.etag):
         response = HttpResponse(status=304)
@@ -132,9 +131,7 @@ def song_page(request, song_id: int, page: int):
 def song_api(request, song_id: int):
     song = Song.objects.filter(pk=song_id).first()
     if song is None:
-        return JsonResponse(
-            {"error": {"code": "not_found", "message": f"No song with id {song_id}."}}, status=404
-        )
+        return json_error("not_found", f"No song with id {song_id}.", 404)
     return JsonResponse(song_json(song))
 
 
@@ -156,7 +153,7 @@ def song_search(request):
         page = search.search(request.GET.get("q"), request.GET.get("mode"),
                              request.GET.get("limit"), request.GET.get("offset"))
     except search.SearchError as exc:
-        return JsonResponse({"error": {"code": exc.code, "message": str(exc)}}, status=400)
+        return json_error(exc.code, str(exc), 400)
     results = []
     for hit in page.hits:
         item = hit.as_dict()

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
+from songhub.http import json_error
+
 from . import analytics as queries
 from . import history_import, oauth, service
 from .models import ImportJob, Listener
@@ -83,7 +85,7 @@ def analytics_json(view):
     @require_GET
     def wrapper(request):
         if not request.user.is_authenticated:
-            return _json_error("login_required", "Log in first.", 401)
+            return json_error("login_required", "Log in first.", 401)
         listener, problem = _listener_or_error(request)
         return problem or view(request, listener)
 
@@ -139,28 +141,24 @@ def service_action(request, action: str):
     return redirect("analytics")
 
 
-def _json_error(code: str, message: str, status: int):
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
-
-
 def _upload(request):
     """The uploaded export (streamed to a temporary file by Django), or an error response."""
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > conf.IMPORT_MAX_UPLOAD_BYTES:  # refuse before reading the body
-        return None, _json_error("too_large", "The file is larger than the upload limit of "
+        return None, json_error("too_large", "The file is larger than the upload limit of "
                                  f"{conf.IMPORT_MAX_UPLOAD_BYTES // 2**20} MiB.", 413)
     upload = request.FILES.get("file")
     if upload is None:
-        return None, _json_error("no_file", "Attach my_spotify_data.zip as `file`.", 400)
+        return None, json_error("no_file", "Attach my_spotify_data.zip as `file`.", 400)
     if upload.size > conf.IMPORT_MAX_UPLOAD_BYTES:
-        return None, _json_error("too_large", "The file is larger than the upload limit.", 413)
+        return None, json_error("too_large", "The file is larger than the upload limit.", 413)
     return upload, None
 
 
 def _listener_or_error(request):
     listener = Listener.objects.filter(user=request.user).first()
     if listener is None:
-        return None, _json_error("no_listener", "Link your Spotify account first.", 400)
+        return None, json_error("no_listener", "Link your Spotify account first.", 400)
     return listener, None
 
 
@@ -175,7 +173,7 @@ def analyze_import(request):
     try:
         analysis = history_import.analyze(path, listener)
     except history_import.ImportFileError as exc:
-        return _json_error("bad_file", str(exc), 400)
+        return json_error("bad_file", str(exc), 400)
     return JsonResponse(analysis.as_dict())
 
 
@@ -204,6 +202,6 @@ def execute_import(request):
 def import_status(request, job_id: int):
     job = ImportJob.objects.filter(pk=job_id, listener__user=request.user).first()
     if job is None:
-        return _json_error("not_found", "No such import.", 404)
+        return json_error("not_found", "No such import.", 404)
     return JsonResponse({"status": job.status, "done": job.done, "total": job.total,
                          "stats": job.stats, "error": job.error})

@@ -67,10 +67,6 @@ class PlayerStateEvent(TypedDict):
     timestamp: float
 
 
-# Events that must not wait for a coalescing flush (the seed's "critical" events).
-IMMEDIATE = {"song_updated", "page_updated", "room_closed", "queue_update", "player_state"}
-
-
 def room_group(room_id: int) -> str:
     return f"room.{room_id}"
 

@@ -12,17 +12,12 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from songhub.http import json_error
+
 from . import services
 from .models import Room
 
 SESSION_KEY = "room_participants"  # guests: {room_id: participant_id} in their session
-
-
-def error(code: str, message: str, status: int, details: dict | None = None) -> JsonResponse:
-    body = {"error": {"code": code, "message": message}}
-    if details:
-        body["error"]["details"] = details
-    return JsonResponse(body, status=status)
 
 
 def json_api(view):
@@ -35,13 +30,13 @@ def json_api(view):
             try:
                 request.data = json.loads(request.body)
             except ValueError:
-                return error("bad_json", "The request body is not valid JSON.", 400)
+                return json_error("bad_json", "The request body is not valid JSON.", 400)
             if not isinstance(request.data, dict):
-                return error("bad_json", "The request body must be a JSON object.", 400)
+                return json_error("bad_json", "The request body must be a JSON object.", 400)
         try:
             return view(request, *args, **kwargs)
         except services.RoomError as exc:
-            return error(exc.code, str(exc), exc.status, exc.details)
+            return json_error(exc.code, str(exc), exc.status, exc.details)
 
     return wrapper
 
@@ -79,7 +74,7 @@ def rooms(request):
             return render(request, "rooms/list.html", {"rooms": open_rooms[:100]})
         return JsonResponse({"rooms": [room_summary(r) for r in open_rooms[:100]]})
     if not request.user.is_authenticated:
-        return error("login_required", "Log in to create a room.", 401)
+        return json_error("login_required", "Log in to create a room.", 401)
     room = services.create_room(request.user, request.data.get("name", ""),
                                 str(request.data.get("password") or ""),
                                 request.data.get("queue_mode") or Room.QueueMode.FAIR)
@@ -111,7 +106,7 @@ def verify(request, room_id: int):
     cache.add(key, 0, timeout=60)
     attempts = cache.incr(key)
     if attempts > settings.ROOMS_VERIFY_ATTEMPTS_PER_MINUTE:
-        return error("rate_limited", "Too many attempts; wait a minute.", 429)
+        return json_error("rate_limited", "Too many attempts; wait a minute.", 429)
     return JsonResponse({"valid": room.check_password(str(request.data.get("password") or ""))})
 
 

@@ -1,7 +1,8 @@
 """Token authentication for API clients, beside Django's session authentication."""
 
-from django.http import JsonResponse
 from django.utils import timezone
+
+from .http import json_error
 
 
 class TokenAuthenticationMiddleware:
@@ -19,9 +20,7 @@ class TokenAuthenticationMiddleware:
             token = ApiToken.objects.select_related("user").filter(
                 key_hash=hash_token(header[6:].strip())).first()
             if token is None or not token.user.is_active:
-                return JsonResponse({"error": {"code": "bad_token",
-                                               "message": "Invalid or revoked API token."}},
-                                    status=401)
+                return json_error("bad_token", "Invalid or revoked API token.", 401)
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
             request.user = token.user
             request._dont_enforce_csrf_checks = True

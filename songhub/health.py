@@ -4,6 +4,7 @@
 answers 503 when the database is unreachable. `/health/live` does no I/O at all.
 """
 
+import asyncio
 import logging
 import uuid
 
@@ -56,8 +57,6 @@ def check_channel_layer() -> str:
 
 async def _round_trip(layer, timeout=2.0) -> str:
     """One coroutine, so the whole trip uses one event loop (per-loop layers, e.g. pub/sub)."""
-    import asyncio
-
     channel = await layer.new_channel("health.")
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "health.ping", "token": token})

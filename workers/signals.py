@@ -15,10 +15,6 @@ logger = logging.getLogger(__name__)
 _state = {"worker_id": None, "stop": threading.Event(), "healthy": True}
 
 
-def current_worker_id():
-    return _state["worker_id"]
-
-
 def _touch_liveness_file() -> None:
     """The pod's liveness probe (workers.alive) reads this file's age."""
     path = Path(alive.heartbeat_file())
