@@ -182,16 +182,22 @@ if REDIS_URL:
     }
     # Pub/sub: a group message crosses Redis once per process and fans out in memory; the
     # list-based RedisChannelLayer pops one message per client from Redis (bench/rooms_fanout.py).
+    # Redis pub/sub ignores the DB number, so two deployments sharing one Redis are kept apart
+    # by this prefix alone; the default follows the database name (one deployment, one DB).
+    CHANNEL_LAYER_PREFIX = env.str(
+        "CHANNEL_LAYER_PREFIX", default=f"songhub-{DATABASES['default']['NAME']}"
+    )
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "songhub"},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYER_PREFIX = ""
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # kombu's filesystem transport: a real broker shared by web, worker and beat, no server.
     CELERY_BROKER_DIR = SONG_DATA_DIR / "celery-broker"

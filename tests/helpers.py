@@ -26,7 +26,8 @@ def subprocess_env(data_dir, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "COV_"))}
     env.update({"DATABASE_URL": url, "SONG_DATA_DIR": str(data_dir), "DEBUG": "1",
                 "REDIS_URL": settings.REDIS_URL, "LOG_LEVEL": "INFO",
-                "SECRET_KEY": settings.SECRET_KEY})  # sessions made by the test stay valid
+                "SECRET_KEY": settings.SECRET_KEY,  # sessions made by the test stay valid
+                "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX})  # hear the test's rooms
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
