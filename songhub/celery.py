@@ -28,3 +28,16 @@ def refuse_insecure_start(**kwargs):
     from songhub.checks import assert_safe_to_start
 
     assert_safe_to_start()
+
+
+@worker_init.connect
+@beat_init.connect
+def use_direct_connections(**kwargs):
+    """Worker and beat connect directly, one connection per thread, closed after each task and
+    each poll (CONN_MAX_AGE=0): prefork children must not inherit a pool's sockets and
+    threads, and Celery would close a child's pool after every task anyway. Their connections
+    are bounded by concurrency + POLL_THREADS + 1 (heartbeat); see docs/deployment.md."""
+    from django.conf import settings
+
+    # Connection wrappers share this dict, so the change holds for connections made later.
+    settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)

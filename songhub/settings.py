@@ -155,8 +155,31 @@ DATABASES = {
         "DATABASE_URL", default=f"sqlite:///{SONG_DATA_DIR / 'songhub.sqlite3'}"
     )
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Under daphne every HTTP request runs in a thread of its own, so per-thread persistent
+# connections (CONN_MAX_AGE > 0) pile up until PostgreSQL refuses clients (issue #11.1). With
+# PostgreSQL the process borrows from a psycopg pool of at most DB_POOL_MAX_SIZE connections and
+# hands the connection back when the request (task, poll) ends; Django requires CONN_MAX_AGE=0
+# then. Celery worker and beat drop the pool (songhub.celery.use_direct_connections).
+# The budget per pod is in docs/deployment.md.
+DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=1)
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)  # 0: no pool
+DB_POOL_TIMEOUT_SECONDS = env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0)
+if min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE) < 0 or DB_POOL_MIN_SIZE > (DB_POOL_MAX_SIZE
+                                                                       or DB_POOL_MIN_SIZE):
+    raise ImproperlyConfigured("DB_POOL_MIN_SIZE and DB_POOL_MAX_SIZE must satisfy "
+                               "0 <= DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE (0: no pool)")
+if DB_POOL_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("DB_POOL_TIMEOUT_SECONDS must be positive")
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE:
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured("CONN_MAX_AGE must be 0 while the connection pool is on "
+                                   "(DB_POOL_MAX_SIZE > 0); the pool keeps connections instead")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE,
+        "timeout": DB_POOL_TIMEOUT_SECONDS, "name": "songhub",
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; the timeout rides out short locks.
     DATABASES["default"]["OPTIONS"] = {

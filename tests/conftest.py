@@ -19,6 +19,8 @@ def pytest_configure(config):
     settings.SECRET_KEY = "songhub-test-suite-" + "k" * 40
     # consumer threads must not keep connections that block dropping the test database
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # the test process connects directly (test database create/drop); daphne children pool
+    settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 
 
 def _missing_service(item) -> str | None:
