@@ -35,8 +35,10 @@ def check_redis() -> str:
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-        client.ping()
+        # closed at once: an unclosed client lingers until the (tuned-down) garbage collector
+        with redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1,
+                                  socket_connect_timeout=1) as client:
+            client.ping()
         return "ok"
     except redis.RedisError as exc:
         logger.error("health: redis unreachable: %s", exc)
@@ -58,10 +60,25 @@ def check_channel_layer() -> str:
 async def _round_trip(layer, timeout=2.0) -> str:
     """One coroutine, so the whole trip uses one event loop (per-loop layers, e.g. pub/sub)."""
     channel = await layer.new_channel("health.")
-    token = uuid.uuid4().hex
-    await layer.send(channel, {"type": "health.ping", "token": token})
-    message = await asyncio.wait_for(layer.receive(channel), timeout)
-    return "ok" if message.get("token") == token else "error: wrong message"
+    try:
+        token = uuid.uuid4().hex
+        await layer.send(channel, {"type": "health.ping", "token": token})
+        message = await asyncio.wait_for(layer.receive(channel), timeout)
+        return "ok" if message.get("token") == token else "error: wrong message"
+    finally:
+        await _discard_channel(layer, channel)
+
+
+async def _discard_channel(layer, channel: str) -> None:
+    """Drop the probe's channel. The pub/sub layer has no delete_channel(): it unsubscribes a
+    channel when a receive on it is cancelled (how consumers leave), so cancel one. Without
+    this every probe left a subscription in the web process and in Redis (issue #11.9)."""
+    try:
+        await asyncio.wait_for(layer.receive(channel), 0.05)
+    except asyncio.TimeoutError:
+        pass
+    except Exception as exc:  # the layer is down: the check itself reports that
+        logger.debug("health: could not discard %s: %r", channel, exc)
 
 
 def worker_counts() -> tuple[int | None, int | None]:
