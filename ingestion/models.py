@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils import timezone
 
+from songhub.models import LeasedRun
+
 
 class Song(models.Model):
     """A ChordPro song; `id` is the stable numeric ID from songs_metadata.json, never reused."""
@@ -38,8 +40,8 @@ class Song(models.Model):
         return f"{self.title} ({self.artist})" if self.artist else self.title
 
 
-class SyncRun(models.Model):
-    """One run of the ingestion pipeline, whoever started it."""
+class SyncRun(LeasedRun):
+    """One run of the ingestion pipeline, whoever started it; beats while it runs."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from songhub import locks
+from songhub import locks, runs
 
 from . import search_infra, songlist
 from .models import Song, SyncRun
@@ -104,12 +104,13 @@ def run_sync(options: SyncOptions, run: SyncRun | None = None,
              progress: Progress | None = None) -> SyncReport:
     """Run the pipeline and record it on `run` (created when not given)."""
     progress = progress or (lambda stage, done, total: None)
+    runs.reap_stale(SyncRun)  # a run whose owner died must not look like it is still going
     if run is None:
         run = SyncRun.objects.create(status=SyncRun.Status.RUNNING, options=asdict(options))
     report = SyncReport()
     store = SongStore(settings.SONG_DATA_DIR)
     try:
-        with locks.exclusive(LOCK_NAME):
+        with runs.heartbeat(run), locks.exclusive(LOCK_NAME):
             store.load()
             source = build_source(options, store)
             SyncRun.objects.filter(pk=run.pk).update(source=source.describe()[:300])

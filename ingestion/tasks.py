@@ -4,6 +4,8 @@ import logging
 
 from celery import shared_task
 
+from songhub import runs
+
 from . import pipeline
 from .models import SyncRun
 
@@ -16,10 +18,11 @@ def sync_songs(run_id: int | None = None, options: dict | None = None) -> None:
     if run_id is None:
         run = SyncRun.objects.create(status=SyncRun.Status.RUNNING, trigger=SyncRun.Trigger.BEAT)
     else:
-        claimed = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
-            status=SyncRun.Status.RUNNING)
-        if claimed != 1:
-            logger.info("sync run %s already taken or gone", run_id)
+        if not runs.claim(SyncRun, run_id, SyncRun.Status.QUEUED):
+            # a redelivered task whose first owner died: end that run rather than leave it
+            reaped = runs.reap_stale(SyncRun)
+            logger.info("sync run %s already taken or gone%s", run_id,
+                        " (its owner died: marked failed)" if run_id in reaped else "")
             return
         run = SyncRun.objects.get(pk=run_id)
     pipeline.run_sync(pipeline.SyncOptions(**(options or run.options or {})), run)

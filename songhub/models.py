@@ -28,3 +28,21 @@ class ApiToken(models.Model):
         """Create a token; the plain key is returned once and never stored."""
         key = secrets.token_urlsafe(32)
         return cls.objects.create(user=user, name=name, key_hash=hash_token(key)), key
+
+
+class LeasedRun(models.Model):
+    """A job row (sync run, import, chart sync) that says whether its owner still lives.
+
+    Whoever runs it refreshes `heartbeat_at` (songhub.runs.heartbeat); a RUNNING row whose
+    heartbeat is older than RUN_STALE_SECONDS lost its owner (kill -9, OOM, node gone) and
+    songhub.runs.reap_stale() marks it FAILED, so it never stays "running" forever. Subclasses
+    have `status` with "running"/"failed", `finished_at`, and name their message field."""
+
+    RUNNING, FAILED = "running", "failed"
+    lease_message_field = "message"
+
+    owner = models.CharField(max_length=200, blank=True, help_text="host:pid running it.")
+    heartbeat_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        abstract = True

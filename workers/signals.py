@@ -30,7 +30,18 @@ def _beat_forever(worker_id: str, stop: threading.Event) -> None:
         _state["healthy"] = registry.heartbeat(worker_id)
         if _state["healthy"]:
             _balance(worker_id)
+            _reap_runs()
         _touch_liveness_file()
+
+
+def _reap_runs() -> None:
+    """End job rows whose owner died (songhub.runs); any live worker does it for all."""
+    from songhub import runs
+
+    try:
+        runs.reap_all()
+    except DatabaseError as exc:
+        logger.error("could not reap stale runs: %s", exc)
 
 
 def _balance(worker_id: str) -> None:
