@@ -127,6 +127,7 @@ MIDDLEWARE = [
     "songhub.auth.TokenAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "songhub.urls"
@@ -281,9 +282,42 @@ WHITENOISE_MANIFEST_STRICT = False
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=False)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- HTTPS and browser policy (docs/deployment.md, "Production settings") -----------------
+# Off by default so plain-HTTP development works; production turns them on.
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^health"]  # probes speak plain HTTP to the pod
+# Opt-in: trust "header,value" (e.g. HTTP_X_FORWARDED_PROTO,https) only behind a proxy that
+# sets it; otherwise any client could claim HTTPS.
+_proxy_header = env.str("SECURE_PROXY_SSL_HEADER", default="").strip()
+if _proxy_header:
+    _name, _, _value = _proxy_header.partition(",")
+    if not _name.startswith("HTTP_") or not _value.strip():
+        raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER must be 'HTTP_HEADER_NAME,value', "
+                                   "e.g. HTTP_X_FORWARDED_PROTO,https")
+    SECURE_PROXY_SSL_HEADER = (_name.strip(), _value.strip())
+# Content-Security-Policy (django-csp): scripts and styles from our own origin only, no inline
+# script or eval; inline style *attributes* stay allowed (admin pages, the heatmap's cells).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Rooms ---------------------------------------------------------------------------------
 ROOMS_PING_SECONDS = env.float("ROOMS_PING_SECONDS", default=30.0)
@@ -302,6 +336,13 @@ REALTIME_POLL_SECONDS = env.float("REALTIME_POLL_SECONDS", default=5.0)
 PLAYLIST_SCAN_SECONDS = env.float("PLAYLIST_SCAN_SECONDS", default=86400.0)
 POLL_THREADS = env.int("POLL_THREADS", default=16)
 WORKER_POLLING = _bool("WORKER_POLLING", default=True)  # listeners are polled by workers
+# Long job rows (sync runs, imports) beat while their owner lives (songhub.runs); a RUNNING
+# row silent for RUN_STALE_SECONDS lost its owner and is marked failed.
+RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=15.0)
+RUN_STALE_SECONDS = env.float("RUN_STALE_SECONDS", default=60.0)
+if not 0 < RUN_HEARTBEAT_SECONDS * 2 <= RUN_STALE_SECONDS:
+    raise ImproperlyConfigured("RUN_STALE_SECONDS must be at least twice RUN_HEARTBEAT_SECONDS "
+                               "(and both positive)")
 
 # --- Logging: one line per event on stdout, with request / task ids -------------------------
 LOGGING = {
