@@ -31,7 +31,8 @@ class Result:
 
 def hammer(base_url: str, requests: list[tuple], concurrency: int, headers=None,
            timeout=30.0) -> Result:
-    """Send every (method, path[, body]) of `requests` from `concurrency` keep-alive clients."""
+    """Send every (method, path[, body[, headers]]) of `requests` from `concurrency` keep-alive
+    clients; `headers` go with every request."""
     parts = urlsplit(base_url)
     result, lock, cursor = Result(), threading.Lock(), iter(requests)
 
@@ -42,10 +43,10 @@ def hammer(base_url: str, requests: list[tuple], concurrency: int, headers=None,
                 item = next(cursor, None)
             if item is None:
                 break
-            method, path, body = (*item, None)[:3]
+            method, path, body, extra = (*item, None, None)[:4]
             started = time.perf_counter()
             try:
-                conn.request(method, path, body=body, headers=dict(headers or {}))
+                conn.request(method, path, body=body, headers={**(headers or {}), **(extra or {})})
                 response = conn.getresponse()
                 text = response.read()
                 status = response.status
