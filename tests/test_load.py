@@ -37,6 +37,12 @@ def live_room(django_user_model):
     return room, song, key
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def mixed_requests(room, song, key, total):
     token = {"Authorization": f"Token {key}", "Content-Type": "application/json"}
     html, api = {"Accept": "text/html"}, {"Accept": "application/json"}
@@ -68,15 +74,19 @@ def test_2000_mixed_requests_from_20_clients_without_a_5xx_and_with_bounded_conn
     try:
         with ConnectionSampler(dsn, dbname, "load-web") as sampler:
             started = time.perf_counter()
+            cpu_before = cpu_seconds(server.process.pid)
             result = hammer(server.url, mixed_requests(room, song, key, TOTAL), CLIENTS)
             elapsed = time.perf_counter() - started
+            cpu = cpu_seconds(server.process.pid) - cpu_before
     finally:
         server.stop()
     load = os.getloadavg()[0]
     print(f"\nload test: {TOTAL} requests, {CLIENTS} clients in {elapsed:.1f} s "
           f"({TOTAL / elapsed:.0f} req/s); p50 {result.p(0.5) * 1000:.0f} ms, "
           f"p95 {result.p(0.95) * 1000:.0f} ms, p99 {result.p(0.99) * 1000:.0f} ms; "
-          f"db connections peak {sampler.peak} (pool {POOL}); load average {load:.1f}")
+          f"db connections peak {sampler.peak} (pool {POOL}); daphne CPU "
+          f"{cpu / TOTAL * 1000:.1f} ms/request (floor {TOTAL / cpu:.0f} req/s on one core); "
+          f"load average {load:.1f}")
     assert result.failures == [], result.failures[:5]
     assert len(result.statuses) == TOTAL
     assert set(result.statuses) <= {200}, sorted(set(result.statuses))
