@@ -127,6 +127,7 @@ MIDDLEWARE = [
     "songhub.auth.TokenAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "songhub.notfound.NotFoundPageMiddleware",  # the project's 404 page also under DEBUG
 ]
 
 ROOT_URLCONF = "songhub.urls"
