@@ -16,11 +16,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-run: export DEBUG ?= 1
-run: export SONG_SYNC_SOURCE ?= local
-run: $(STAMP)
+# The local settings (SECRET_KEY, DEBUG=1, SONG_DATA_DIR, SONG_SYNC_SOURCE=local), written once
+# and read by manage.py, so every README command works after `make run`; see songhub/envfile.py.
+.env: | $(STAMP)
+	$(BIN)/python -m songhub.envfile write .env
+
+run: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py bootstrap_demo
+	$(BIN)/python manage.py bootstrap_demo --defer-password
 	$(BIN)/python manage.py runall
 
 test: $(STAMP)

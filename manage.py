@@ -6,6 +6,9 @@ import sys
 
 
 def main():
+    from songhub import envfile
+
+    envfile.load()  # the local .env written by `make run`; the environment wins over it
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "songhub.settings")
     from django.core.management import execute_from_command_line
 

@@ -51,7 +51,8 @@ class ParseWarning:
     message: str
 
     def __str__(self):
-        return f"line {self.line}: {self.message}"
+        # line 0 marks a warning about the whole file (no title): no line to point at
+        return f"line {self.line}: {self.message}" if self.line else self.message
 
 
 @dataclass
@@ -144,8 +145,19 @@ def parse_bytes(data: bytes, filename: str = "") -> ParsedSong:
     song = parse(text, filename)
     song.encoding = encoding
     if encoding not in ("utf-8", "utf-8-sig"):
-        song.warnings.insert(0, ParseWarning(0, f"not UTF-8; decoded as {encoding}"))
+        song.warnings.insert(0, ParseWarning(_first_non_utf8_line(data),
+                                             f"not UTF-8; decoded as {encoding}"))
     return song
+
+
+def _first_non_utf8_line(data: bytes) -> int:
+    """The 1-based line holding the first byte that is not UTF-8 (line ends as in `decode`)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        head = data[:exc.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        return head.count(b"\n") + 1
+    return 0
 
 
 def parse(text: str, filename: str = "") -> ParsedSong:
@@ -192,6 +204,7 @@ class _Parser:
         self.filename = filename
         self.song = ParsedSong()
         self.current: Section | None = None
+        self.current_line = 0  # where the open section started, for "never closed"
         self.last_chorus: Section | None = None
         self.transpose = 0
 
@@ -216,7 +229,7 @@ class _Parser:
         for number, raw in enumerate(text.split("\n"), start=1):
             self.line(number, raw.rstrip())
         if self.current is not None and self.current.kind not in ("body",):
-            self.warn(number, f"{{start_of_{self.current.kind}}} is never closed")
+            self.warn(self.current_line, f"{{start_of_{self.current.kind}}} is never closed")
         for section in self.song.sections:  # trailing blank lines print as nothing
             while section.lines and section.lines[-1].kind == "empty":
                 section.lines.pop()
@@ -319,6 +332,7 @@ class _Parser:
         label_match = _LABEL_ATTR.search(value)
         label = label_match["label"] if label_match else value
         self.current = Section(kind, label)
+        self.current_line = number
         self.song.sections.append(self.current)
 
     def end(self, number: int, kind: str) -> None:

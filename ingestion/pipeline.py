@@ -6,8 +6,18 @@ admin. Steps, in order, each safe to interrupt:
 1. list the source (one GitHub tree request) and compare blob SHAs with songs_metadata.json;
 2. download new/changed files (10 at a time) into the songs folder;
 3. parse + render changed songs in a process pool (assets swapped in atomically);
-4. one transaction: delete orphan rows, bulk upsert changed rows;
-5. save songs_metadata.json, delete orphan files, write songs_list.json.gz.
+4. one transaction: delete pruned rows, bulk upsert changed rows;
+5. save songs_metadata.json, delete pruned files, write songs_list.json.gz.
+
+What a sync may remove (the prune rules, documented in docs/song-library.md):
+
+* a source with no ChordPro files is an error: nothing is imported and nothing is removed;
+* only songs that came from the *same* source are candidates ("orphans"): a GitHub sync owns
+  the songs of its repository, a folder import the songs of that folder, and `local` (the songs
+  folder itself, `--no-sync`) every song, since a file deleted there is gone for good;
+* `prune` (default: on for github and local, off for a folder) removes those orphans; without
+  it they are kept and counted in `report.kept`;
+* a prune of more than half the library is refused unless `confirm_mass_prune` is set.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from . import search_infra, songlist
 from .models import Song, SyncRun
 from .processing import assets_current, process_song
 from .sources import MAX_DOWNLOADS, DirectorySource, GitHubSource, Listing, RemoteFile, SourceError
-from .store import SongStore, atomic_write
+from .store import CHORDPRO_EXTENSIONS, SongStore, atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +66,24 @@ class SyncOptions:
     reset_songs: bool = False
     concurrency: int = 0  # 0: one process per CPU
     only_ids: list[int] | None = None  # re-render these songs, nothing else
+    prune: bool | None = None  # remove this source's songs it no longer has; None: source default
+    confirm_mass_prune: bool = False  # allow a prune of more than half the library
+
+    def prunes(self) -> bool:
+        """A repository sync mirrors the repo it owns; a folder import only adds and updates."""
+        return self.prune if self.prune is not None else self.source in ("github", "local")
+
+    def source_key(self) -> str | None:
+        """Which songs this source owns, as recorded in the store; None: every song (local)."""
+        if self.source == "local":
+            return None
+        if self.source == "dir":
+            return f"dir:{Path(self.source_dir).resolve()}"
+        return f"github:{self.repo or settings.SONGS_REPO}"
+
+
+class PruneRefused(Exception):
+    """A prune would remove more than half the library and was not confirmed."""
 
 
 @dataclass
@@ -65,12 +93,14 @@ class SyncReport:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    kept: int = 0  # songs of this source it no longer has, kept because the run did not prune
     failed: int = 0
     downloads: int = 0
     rendered: int = 0
     requests: int = 0
     errors: list[dict] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # {"file", "warnings": [str]} per song
     fatal: str = ""
 
     @property
@@ -83,7 +113,11 @@ class SyncReport:
         return (f"{self.total} songs: {self.added} added, {self.updated} updated, "
                 f"{self.unchanged} unchanged, {self.removed} removed, {self.failed} failed; "
                 f"{self.downloads} downloaded, {self.rendered} rendered, "
-                f"{len(self.skipped)} skipped, {self.requests} source requests")
+                f"{len(self.skipped)} skipped, {self.requests} source requests"
+                + (f"; {sum(len(w['warnings']) for w in self.warnings)} warnings in "
+                   f"{len(self.warnings)} files" if self.warnings else "")
+                + (f"; {self.kept} songs no longer in the source kept (--prune removes them)"
+                   if self.kept else ""))
 
 
 def build_source(options: SyncOptions, store: SongStore):
@@ -101,10 +135,15 @@ def build_source(options: SyncOptions, store: SongStore):
 
 
 def run_sync(options: SyncOptions, run: SyncRun | None = None,
-             progress: Progress | None = None) -> SyncReport:
-    """Run the pipeline and record it on `run` (created when not given)."""
+             progress: Progress | None = None,
+             notify: Callable[[str], None] | None = None) -> SyncReport:
+    """Run the pipeline and record it on `run` (created when not given).
+
+    `notify` receives human-readable notices (e.g. how many songs a prune removes) before the
+    pipeline acts on them; they are logged as well."""
     progress = progress or (lambda stage, done, total: None)
     runs.reap_stale(SyncRun)  # a run whose owner died must not look like it is still going
+    notify = notify or (lambda message: None)
     if run is None:
         run = SyncRun.objects.create(status=SyncRun.Status.RUNNING, options=asdict(options))
     report = SyncReport()
@@ -114,8 +153,8 @@ def run_sync(options: SyncOptions, run: SyncRun | None = None,
             store.load()
             source = build_source(options, store)
             SyncRun.objects.filter(pk=run.pk).update(source=source.describe()[:300])
-            _run(options, store, source, report, progress)
-    except (SourceError, locks.Busy) as exc:
+            _run(options, store, source, report, progress, notify)
+    except (SourceError, locks.Busy, PruneRefused) as exc:
         report.fatal = str(exc)
         logger.error("song sync failed: %s", exc)
     except Exception as exc:  # recorded on the run, never left "running"
@@ -125,42 +164,72 @@ def run_sync(options: SyncOptions, run: SyncRun | None = None,
     return report
 
 
-def _run(options, store: SongStore, source, report: SyncReport, progress: Progress) -> None:
+def _run(options, store: SongStore, source, report: SyncReport, progress: Progress,
+         notify: Callable[[str], None]) -> None:
     if options.reset_songs:
         deleted, _ = Song.objects.all().delete()
         logger.info("reset: deleted %d songs", deleted)
+    rows = {pk: (sha, name) for pk, sha, name in Song.objects.values_list("id", "source_sha", "filename")}
     if options.only_ids is not None:
         listing = Listing({p: RemoteFile(p, e.sha, 0) for p, e in store.entries.items()
                            if e.id in set(options.only_ids)}, [])
+        orphans, orphan_ids = [], set()
     else:
         progress("list", 0, 1)
         listing = source.list_files()
         report.skipped.extend(listing.skipped)
+        if not listing.files:
+            raise SourceError(f"{source.describe()} has no ChordPro files "
+                              f"({', '.join(CHORDPRO_EXTENSIONS)}); nothing imported, nothing removed")
+        orphans, orphan_ids = _prune_plan(options, store, listing, rows, report, notify)
     report.total = len(listing.files)
 
-    orphans = [] if options.only_ids is not None else [
-        p for p in store.entries if p not in listing.files
-    ]
     if not source.in_place and options.only_ids is None:
         _download(source, store, listing, report, progress)
     else:
         for path, file in listing.files.items():
             store.assign(path, file.sha)
+    key = options.source_key()
+    for path in listing.files if key is not None else ():
+        store.entries[path].source = key
     report.requests = source.requests_made
 
-    rows = {pk: (sha, name) for pk, sha, name in Song.objects.values_list("id", "source_sha", "filename")}
     jobs = _plan(options, store, listing, rows)
     results = _execute(jobs, options.concurrency, progress)
-    orphan_ids = {store.entries[p].id for p in orphans}
-    if options.only_ids is None:  # rows the ID map no longer knows are orphans too
-        known = {e.id for e in store.entries.values()}
-        orphan_ids |= {pk for pk in rows if pk not in known}
     _upsert(results, rows, orphan_ids, report)
     for path in orphans:
         store.remove(path)
     store.save()
     report.unchanged = report.total - len(jobs)
     write_song_index(store)
+
+
+def _prune_plan(options: SyncOptions, store: SongStore, listing: Listing, rows: dict,
+                report: SyncReport, notify: Callable[[str], None]) -> tuple[list[str], set[int]]:
+    """The paths and row IDs this run removes; refuses a mass prune before anything changes."""
+    key = options.source_key()
+    missing = [p for p, e in store.entries.items()
+               if p not in listing.files and (key is None or e.source == key)]
+    ids = {store.entries[p].id for p in missing}
+    if key is None:  # the songs folder is the whole library: rows without a file are orphans too
+        known = {e.id for e in store.entries.values()}
+        ids |= {pk for pk in rows if pk not in known}
+    if not ids:
+        return [], set()
+    if not options.prunes():
+        report.kept = len(ids)
+        notify(f"{len(ids)} songs from this source are no longer in it; kept "
+               "(--prune removes them).")
+        return [], set()
+    library = len(rows)
+    if 2 * len(ids) > library and not options.confirm_mass_prune:
+        raise PruneRefused(
+            f"pruning would remove {len(ids)} of {library} songs (more than half the library); "
+            "nothing changed. Check the source, or confirm with `retrieve_songs --prune --yes`.")
+    message = f"Removing {len(ids)} of {library} songs no longer in the source."
+    logger.info("%s", message)
+    notify(message)
+    return missing, ids
 
 
 def _download(source, store: SongStore, listing: Listing, report: SyncReport,
@@ -277,6 +346,8 @@ def _upsert(results: list[dict], rows: dict, orphan_ids: set[int], report: SyncR
             logger.warning("song %s failed: %s", result["path"], result["error"])
             continue
         fields = result["fields"]
+        if fields["warnings"]:
+            report.warnings.append({"file": result["path"], "warnings": fields["warnings"]})
         songs.append(Song(
             id=result["id"], filename=result["path"], source_sha=result["sha"],
             page_count=result["page_count"], pdf_etag=result["pdf_etag"],

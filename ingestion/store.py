@@ -5,11 +5,15 @@ Layout under SONG_DATA_DIR::
     songs/<repo path>            ChordPro sources, mirrored from the source
     songs_pdf/<id>.pdf           rendered PDFs
     songs_img/<id>/page_<n>.webp page images, n from 1
-    songs_metadata.json          {"songs": {path: {"id": int, "sha": str}}, "next_id": int}
+    songs_metadata.json          {"songs": {path: {"id", "sha", "source"}}, "next_id": int}
     songs_list.json.gz           the public song index
 
 Every write goes to a temporary file first and is renamed into place, so a crash mid-run
 leaves the previous version intact.
+
+Each entry remembers the source that last supplied it (`github:owner/name`, `dir:/abs/path`;
+empty for songs stored before sources were recorded), so a sync can remove only songs that
+came from the source it is mirroring and never touches songs imported from anywhere else.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ def git_blob_sha(data: bytes) -> str:
 class Entry:
     id: int
     sha: str
+    source: str = ""  # the source key that last supplied this path; "" = unknown (legacy)
 
 
 class SongStore:
@@ -92,7 +97,8 @@ class SongStore:
                     continue
                 if isinstance(value, int):
                     value = {"id": value, "sha": ""}
-                self.entries[path] = Entry(int(value["id"]), value.get("sha", ""))
+                self.entries[path] = Entry(int(value["id"]), value.get("sha", ""),
+                                           value.get("source", ""))
             used = max((e.id for e in self.entries.values()), default=0)
             self.next_id = max(int(raw.get("next_id", 1)), used + 1)
         return self
@@ -100,7 +106,8 @@ class SongStore:
     def save(self) -> None:
         body = {
             "next_id": self.next_id,
-            "songs": {p: {"id": e.id, "sha": e.sha} for p, e in sorted(self.entries.items())},
+            "songs": {p: {"id": e.id, "sha": e.sha, "source": e.source}
+                      for p, e in sorted(self.entries.items())},
         }
         atomic_write(self.metadata_path, json.dumps(body, indent=1).encode())
 

@@ -128,6 +128,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "songhub.notfound.NotFoundPageMiddleware",  # the project's 404 page also under DEBUG
 ]
 
 ROOT_URLCONF = "songhub.urls"

@@ -27,7 +27,8 @@ def subprocess_env(data_dir, **extra) -> dict:
     env.update({"DATABASE_URL": url, "SONG_DATA_DIR": str(data_dir), "DEBUG": "1",
                 "REDIS_URL": settings.REDIS_URL, "LOG_LEVEL": "INFO",
                 "SECRET_KEY": settings.SECRET_KEY,  # sessions made by the test stay valid
-                "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX})  # hear the test's rooms
+                "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX,  # hear the test's rooms
+                "SONGHUB_ENV_FILE": ""})  # never a developer's .env (songhub/envfile.py)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -127,3 +127,16 @@ def test_it_never_raises_on_directive_like_text(text):
 def test_it_never_raises_on_arbitrary_bytes(data):
     song = chordpro.parse_bytes(data, "x.cho")
     assert isinstance(song.lyrics_text(), str)
+
+
+def test_warnings_point_at_real_lines():
+    from ingestion.chordpro import parse_bytes
+
+    song = parse_bytes(b"{title: T}\n[C]ok\n{start_of_verse}\nna\xefve\nend\n", "t.cho")
+    assert [str(w) for w in song.warnings] == [
+        "line 4: not UTF-8; decoded as cp1252",
+        "line 3: {start_of_verse} is never closed",
+    ]
+    untitled = parse_bytes(b"[C]la\n", "my_song.cho")
+    assert [str(w) for w in untitled.warnings] == [
+        "no {title}; using 'my song' from the file name"]

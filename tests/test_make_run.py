@@ -1,7 +1,12 @@
-"""`make run`'s steps on the embedded default: no DATABASE_URL, no REDIS_URL, no network."""
+"""`make run`'s steps on the embedded default: no DATABASE_URL, no REDIS_URL, no network.
+
+The steps are the Makefile's: write `.env` once, migrate, `bootstrap_demo --defer-password`,
+`runall`. Each test gets its own env file through SONGHUB_ENV_FILE and its own data folder."""
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,9 +15,12 @@ import urllib.request
 
 import pytest
 
+from tests.conftest import DEMO_SONGS
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
+
+MANAGE = [sys.executable, "manage.py"]
 
 
 def get(url):
@@ -20,45 +28,163 @@ def get(url):
         return response.status, response.read()
 
 
-def test_embedded_songhub_serves_songs_health_and_a_worker_then_stops_cleanly(tmp_path):
+def embedded_env(tmp_path, **extra):
+    """A shell with nothing songhub-specific set, as a new user has: `.env` supplies DEBUG,
+    SECRET_KEY and SONG_SYNC_SOURCE; only the data folder is the test's own."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("DJANGO_")}
-    env.update({"SONG_DATA_DIR": str(tmp_path / "data"), "DEBUG": "1",
-                "SONG_SYNC_SOURCE": "local", "WORKER_HEARTBEAT_SECONDS": "1"})
-    manage = [sys.executable, "manage.py"]
-    subprocess.run(manage + ["migrate", "--noinput", "-v0"], env=env, check=True, timeout=120)
-    demo = subprocess.run(manage + ["bootstrap_demo"], env=env, capture_output=True, text=True,
-                          timeout=120, check=True)
-    assert "5 added" in demo.stdout and "with password: " in demo.stdout
-    again = subprocess.run(manage + ["bootstrap_demo"], env=env, capture_output=True, text=True,
-                           timeout=120, check=True)
-    assert "password: " not in again.stdout  # printed once only
+           if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "SONG_SYNC_SOURCE")
+           and not k.startswith(("DJANGO_", "SONGHUB_"))}
+    env.update({"SONG_DATA_DIR": str(tmp_path / "data"), "SONGHUB_ENV_FILE": str(tmp_path / ".env"),
+                "WORKER_HEARTBEAT_SECONDS": "1"}, **extra)
+    return env
 
+
+def make_run_setup(env, defer=True):
+    """`make run` up to `runall`; returns bootstrap_demo's output."""
+    subprocess.run([sys.executable, "-m", "songhub.envfile", "write"], env=env, check=True,
+                   timeout=60, capture_output=True)
+    subprocess.run(MANAGE + ["migrate", "--noinput", "-v0"], env=env, check=True, timeout=180)
+    demo = subprocess.run(MANAGE + ["bootstrap_demo"] + (["--defer-password"] if defer else []),
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    return demo.stdout
+
+
+def start_runall(env, log_path):
+    """`runall` on a free port; (process, port, log) once web and a worker answer."""
     port = free_port()
-    log = open(tmp_path / "runall.log", "w+")
-    process = subprocess.Popen(manage + ["runall", "--port", str(port)], env=env, stdout=log,
+    log = open(log_path, "w+")
+    process = subprocess.Popen(MANAGE + ["runall", "--port", str(port)], env=env, stdout=log,
                                stderr=subprocess.STDOUT)
+    health = None
+    for _ in range(240):
+        try:
+            health = json.loads(get(f"http://127.0.0.1:{port}/health")[1])
+            if health["workers"] == 1:
+                break
+        except OSError:
+            pass
+        time.sleep(0.25)
+    assert health and health["database"] == "ok" and health["workers"] == 1, \
+        open(log_path).read()[-3000:]
+    return process, port
+
+
+def stop(process, log_path):
+    process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=60)
+    output = open(log_path).read()
+    assert code == 0, output[-3000:]
+    return output
+
+
+def wait_for(log_path, text, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in open(log_path).read():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not in {open(log_path).read()[-3000:]}")
+
+
+def test_embedded_songhub_serves_songs_health_and_a_worker_then_stops_cleanly(tmp_path):
+    env = embedded_env(tmp_path)
+    demo = make_run_setup(env)
+    assert "5 added" in demo and "Password:" not in demo
+    log_path = tmp_path / "runall.log"
+    process, port = start_runall(env, log_path)
     try:
-        health = None
-        for _ in range(120):
-            try:
-                status, body = get(f"http://127.0.0.1:{port}/health")
-                health = json.loads(body)
-                if health["workers"] == 1:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.25)
-        assert health and health["database"] == "ok" and health["workers"] == 1, \
-            open(tmp_path / "runall.log").read()[-3000:]
         status, body = get(f"http://127.0.0.1:{port}/")
         assert status == 200 and b'id="song-count">5<' in body
         status, body = get(f"http://127.0.0.1:{port}/static/css/songhub.css")
         assert status == 200 and b"--bg" in body
+        wait_for(log_path, "Password:")
     finally:
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=60)
-    output = open(tmp_path / "runall.log").read()
-    assert code == 0, output[-3000:]
+        output = stop(process, log_path)
     assert "Stopped web, worker and beat." in output
     assert "unregistered" in output  # the worker removed its heartbeat row on the way out
+
+
+def test_the_admin_password_is_printed_last_in_a_box_and_once(tmp_path):
+    env = embedded_env(tmp_path)
+    make_run_setup(env)
+    pending = tmp_path / "data" / ".admin-password"
+    assert pending.exists() and pending.stat().st_mode & 0o077 == 0
+    log_path = tmp_path / "runall.log"
+    process, port = start_runall(env, log_path)
+    try:
+        wait_for(log_path, "changepassword admin")
+        time.sleep(2)  # anything printed after the box would show up now
+    finally:
+        output = stop(process, log_path)
+    box = re.search(r"^\+-+\+\n(?:\|.*\|\n)+\+-+\+$", output, re.M)
+    assert box, output[-3000:]
+    password = re.search(r"Password: +(\S+)", box.group()).group(1)
+    assert f"Songhub is up: http://127.0.0.1:{port}/" in box.group()
+    assert "manage.py changepassword admin" in box.group()
+    assert output.index(box.group()) > output.index("[tasks]")  # after the worker's banner
+    assert not pending.exists()
+    check = subprocess.run(MANAGE + ["shell", "-c", (
+        "from django.contrib.auth import authenticate; "
+        f"print(authenticate(username='admin', password={password!r}) is not None)")],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert check.stdout.strip().endswith("True"), check.stderr
+
+    again = subprocess.run(MANAGE + ["bootstrap_demo", "--defer-password"], env=env,
+                           capture_output=True, text=True, timeout=120, check=True)
+    assert "password is unchanged" in again.stdout and not pending.exists()
+
+
+def test_bootstrap_demo_by_hand_prints_the_password_in_a_box(tmp_path):
+    out = make_run_setup(embedded_env(tmp_path), defer=False)
+    lines = out.rstrip().splitlines()
+    assert lines[-1].startswith("+--") and lines[-1] == lines[-6]
+    assert any(line.startswith("| Password: ") for line in lines[-6:])
+
+
+def test_the_readme_commands_work_after_make_run(tmp_path):
+    from tests.fakes.github import FakeGitHub
+
+    repo = tmp_path / "repo"
+    shutil.copytree(DEMO_SONGS, repo)
+    (repo / "extra.cho").write_text("{title: Extra}\n[C]la\n")
+    github = FakeGitHub(repo).start()
+    env = embedded_env(tmp_path, GITHUB_API_URL=github.url, SONGS_REPO=github.repo)
+    try:
+        make_run_setup(env)
+        folder = tmp_path / "mine"
+        folder.mkdir()
+        (folder / "mine.cho").write_text("{title: Mine}\n[G]hey\n")
+        commands = [
+            ["retrieve_songs"],
+            ["retrieve_songs", "--source-dir", str(folder)],
+            ["retrieve_songs", "--no-sync"],
+            ["link_artists"],
+        ]
+        for args in commands:
+            result = subprocess.run(MANAGE + args, env=env, capture_output=True, text=True,
+                                    timeout=180)
+            assert result.returncode == 0, (args, result.stdout[-2000:], result.stderr[-2000:])
+    finally:
+        github.stop()
+    # the control: the same command without the .env is refused by Django's checks
+    bare = subprocess.run(MANAGE + ["retrieve_songs", "--no-sync"], env={**env, "SONGHUB_ENV_FILE": ""},
+                          capture_output=True, text=True, timeout=120)
+    assert bare.returncode != 0 and "songhub.E001" in bare.stderr
+    # the environment wins over .env
+    shown = subprocess.run(MANAGE + ["shell", "-c", "from django.conf import settings; "
+                                     "print(settings.DEBUG, settings.SONG_SYNC_SOURCE)"],
+                           env={**env, "DEBUG": "0", "SECRET_KEY": "x" * 60},
+                           capture_output=True, text=True, timeout=60)
+    assert shown.stdout.split()[-2:] == ["False", "local"], shown.stderr
+
+
+def test_the_env_file_is_written_once_and_kept(tmp_path):
+    env = embedded_env(tmp_path)
+    write = [sys.executable, "-m", "songhub.envfile", "write"]
+    subprocess.run(write, env=env, check=True, timeout=60, capture_output=True)
+    first = (tmp_path / ".env").read_text()
+    assert re.search(r"^SECRET_KEY=\S{40,}$", first, re.M) and "DEBUG=1" in first
+    assert (tmp_path / ".env").stat().st_mode & 0o077 == 0
+    again = subprocess.run(write, env=env, check=True, timeout=60, capture_output=True, text=True)
+    assert "existing" in again.stdout and (tmp_path / ".env").read_text() == first

@@ -26,7 +26,7 @@ def run(*args):
 def test_it_syncs_from_github_and_prints_a_summary(github, capsys):
     assert run() == 0
     out = capsys.readouterr().out
-    assert "5 added" in out and "download: 5/5" in out
+    assert "5 added" in out and "Downloading: 5 of 5 files" in out
     assert SyncRun.objects.get().trigger == "cli"
 
 
@@ -97,5 +97,38 @@ def test_the_command_runs_as_a_real_process_with_plain_progress_lines(settings, 
         env=subprocess_env(tmp_path / "cli_data"), capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "render: 5/5" in result.stdout and "5 songs: 5 added" in result.stdout
+    assert "Processing: 5 of 5 songs" in result.stdout and "5 songs: 5 added" in result.stdout
     assert Song.objects.count() == 5  # written to the same database the test reads
+
+
+BAD_SONG = (b"{titel: Caf\xe9 Blues}\n"      # 1: misspelled directive, cp1252 byte
+            b"[C]Hello\n"                    # 2
+            b"{start_of_chorus}\n"           # 3: never closed
+            b"[G]la la\n")                   # 4
+
+
+def test_cli_prints_each_files_warnings_with_real_lines_and_one_summary(settings, tmp_path):
+    from tests.helpers import subprocess_env
+
+    source = tmp_path / "src"
+    shutil.copytree(DEMO_SONGS, source)
+    (source / "bad.cho").write_bytes(BAD_SONG)
+    command = [sys.executable, "manage.py", "retrieve_songs", "--source-dir", str(source)]
+    env = subprocess_env(tmp_path / "cli_data")
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    assert first.returncode == 0, first.stderr
+    out = first.stdout
+    assert "bad.cho: 4 warnings\n" in out
+    assert "  line 1: not UTF-8; decoded as cp1252\n" in out
+    assert "  line 1: unknown directive {titel} (did you mean {title}?)\n" in out
+    assert "  line 3: {start_of_chorus} is never closed\n" in out
+    assert "  no {title}; using 'bad' from the file name\n" in out
+    assert "line 0" not in out
+    assert out.index("bad.cho: 4 warnings") < out.index("Sync #")
+    assert out.count("6 songs: 6 added") == 1  # the summary, once
+    assert "4 warnings in 1 files" in out.splitlines()[-1]
+    for cryptic in ("list: 0/1", "render: 0/0", "download: 0/0"):
+        assert cryptic not in out + second.stdout
+    assert second.stdout.count("6 unchanged") == 1 and "Processing" not in second.stdout

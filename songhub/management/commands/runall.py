@@ -1,12 +1,22 @@
-"""Run web (daphne), one Celery worker and beat in the foreground; Ctrl-C stops all three."""
+"""Run web (daphne), one Celery worker and beat in the foreground; Ctrl-C stops all three.
 
+Once web and a worker answer `/health`, a box says where songhub is, with the one-time admin
+password `bootstrap_demo --defer-password` left for it: the last thing printed at start-up.
+"""
+
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 from django.core.management.base import BaseCommand
+
+from songhub import welcome
+
+READY_TIMEOUT_SECONDS = 90.0  # after this the box is printed anyway, saying what is not up
 
 
 class Command(BaseCommand):
@@ -27,7 +37,8 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "songhub", "beat", "-l", level],
         }
         children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
-        self.stdout.write(f"Songhub is up: http://{bind}:{port}/  (Ctrl-C stops web, worker and beat)")
+        url = f"http://{'127.0.0.1' if bind in ('0.0.0.0', '') else bind}:{port}/"
+        started, next_probe, announced = time.monotonic(), 0.0, False
 
         stopping = {"signal": None}
 
@@ -44,9 +55,35 @@ class Command(BaseCommand):
                     exit_code = child.returncode or 1
                     stopping["signal"] = signal.SIGTERM
                     break
+            now = time.monotonic()
+            if not announced and stopping["signal"] is None and now >= next_probe:
+                next_probe = now + 1.0
+                ready = self.ready(url)
+                if ready or now - started > READY_TIMEOUT_SECONDS:
+                    self.announce(url, ready)
+                    announced = True
             time.sleep(0.3)
         self.shutdown(children)
         sys.exit(exit_code)
+
+    @staticmethod
+    def ready(url) -> bool:
+        """Web answers and at least one worker has a heartbeat."""
+        try:
+            with urllib.request.urlopen(f"{url}health", timeout=2) as response:
+                return (json.loads(response.read()).get("workers") or 0) >= 1
+        except (OSError, ValueError):
+            return False
+
+    def announce(self, url, ready):
+        lines = [f"Songhub is up: {url}" if ready else
+                 f"Songhub is starting at {url} (no worker answered yet)",
+                 "Ctrl-C stops web, worker and beat."]
+        deferred = welcome.take()
+        if deferred:
+            lines += ["", *welcome.password_lines(*deferred)]
+        self.stdout.write(welcome.box(lines))
+        self.stdout.flush()
 
     def shutdown(self, children, grace=15.0):
         """TERM to everyone (warm shutdown for Celery), then KILL whoever is still there."""
