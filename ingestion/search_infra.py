@@ -1,10 +1,20 @@
 """PostgreSQL search infrastructure for the `songs` table, created idempotently.
 
-- extension pg_trgm; GIN trigram indexes on title and artist; a B-tree on title;
+- extensions pg_trgm, unaccent and fuzzystrmatch;
+- accent folding: `songhub_unaccent(text)`, an IMMUTABLE wrapper around `unaccent` (which is
+  only STABLE, so it cannot appear in generated columns or indexes), and the text search
+  configuration `songhub_fold` (`simple` with the `unaccent` dictionary in front);
+- generated stored columns `title_folded`, `artist_folded` (lower-cased, accents removed) with
+  GIN trigram indexes; a B-tree on title;
 - title/artist full-text: `fts_mode="column"` adds a generated stored tsvector `ts` with a GIN
   index, `"expression"` a GIN expression index on the same expression, `"off"` nothing;
 - lyrics full-text: a weighted document (title A, artist B, lyrics C), as a generated column
   `search_doc` or an expression index, following the same mode.
+
+Full-text uses the `songhub_fold` configuration rather than the wrapper so that `ts_headline`
+over the original (accented) lyrics highlights "Café" for the query "cafe". A database made
+before accent folding is upgraded in place: a generated column or index whose definition lacks
+the folding is dropped and rebuilt (one table rewrite for the columns).
 
 Concurrent mode (`CREATE INDEX CONCURRENTLY`, outside any transaction) keeps `songs` writable
 while indexes build; an invalid index left by a failed concurrent build is dropped and rebuilt.
@@ -22,34 +32,46 @@ from django.db import connection
 
 logger = logging.getLogger(__name__)
 
-TITLE_ARTIST_TSV = "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(artist, ''))"
+FOLD_FUNCTION = "songhub_unaccent"
+FOLD_CONFIG = "songhub_fold"
+TITLE_ARTIST_TSV = (f"to_tsvector('{FOLD_CONFIG}', coalesce(title, '') || ' ' || "
+                    "coalesce(artist, ''))")
 SEARCH_DOC_TSV = (
-    "setweight(to_tsvector('simple', coalesce(title, '')), 'A') || "
-    "setweight(to_tsvector('simple', coalesce(artist, '')), 'B') || "
-    "setweight(to_tsvector('simple', coalesce(lyrics, '')), 'C')"
+    f"setweight(to_tsvector('{FOLD_CONFIG}', coalesce(title, '')), 'A') || "
+    f"setweight(to_tsvector('{FOLD_CONFIG}', coalesce(artist, '')), 'B') || "
+    f"setweight(to_tsvector('{FOLD_CONFIG}', coalesce(lyrics, '')), 'C')"
 )
 FTS_MODES = ("column", "expression", "off")
+EXTENSIONS = ("pg_trgm", "unaccent", "fuzzystrmatch")
 
 
 @dataclass(frozen=True)
 class IndexSpec:
     name: str
     definition: str  # what follows `ON songs`
+    marker: str = ""  # must appear in pg_get_indexdef, else the index predates accent folding
 
 
 BASE_INDEXES = [
-    IndexSpec("songs_title_trgm", "USING gin (title gin_trgm_ops)"),
-    IndexSpec("songs_artist_trgm", "USING gin (artist gin_trgm_ops)"),
+    IndexSpec("songs_title_trgm", "USING gin (title_folded gin_trgm_ops)", "title_folded"),
+    IndexSpec("songs_artist_trgm", "USING gin (artist_folded gin_trgm_ops)", "artist_folded"),
     IndexSpec("songs_title_btree", "USING btree (title)"),
 ]
 FTS_INDEXES = {
     "column": [IndexSpec("songs_ts_gin", "USING gin (ts)"),
                IndexSpec("songs_search_doc_gin", "USING gin (search_doc)")],
-    "expression": [IndexSpec("songs_ts_expr_gin", f"USING gin (({TITLE_ARTIST_TSV}))"),
-                   IndexSpec("songs_search_doc_expr_gin", f"USING gin (({SEARCH_DOC_TSV}))")],
+    "expression": [IndexSpec("songs_ts_expr_gin", f"USING gin (({TITLE_ARTIST_TSV}))", FOLD_CONFIG),
+                   IndexSpec("songs_search_doc_expr_gin", f"USING gin (({SEARCH_DOC_TSV}))",
+                             FOLD_CONFIG)],
     "off": [],
 }
-GENERATED_COLUMNS = {"ts": TITLE_ARTIST_TSV, "search_doc": SEARCH_DOC_TSV}
+# column -> (type, expression, what its stored expression must mention)
+FOLDED_COLUMNS = {
+    "title_folded": ("text", f"lower({FOLD_FUNCTION}(coalesce(title, '')))", FOLD_FUNCTION),
+    "artist_folded": ("text", f"lower({FOLD_FUNCTION}(coalesce(artist, '')))", FOLD_FUNCTION),
+}
+GENERATED_COLUMNS = {"ts": ("tsvector", TITLE_ARTIST_TSV, FOLD_CONFIG),
+                     "search_doc": ("tsvector", SEARCH_DOC_TSV, FOLD_CONFIG)}
 
 
 def _env_flag(name: str) -> bool | None:
@@ -80,25 +102,33 @@ def ensure(fts_mode: str = "column", allow_blocking: bool = False,
         raise RuntimeError("concurrent index builds cannot run inside a transaction")
     actions: list[str] = []
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
-        if cursor.fetchone() is None:
-            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            actions.append("created extension pg_trgm")
-        if fts_mode == "column":
-            for column, expression in GENERATED_COLUMNS.items():
-                if not _has_column(cursor, column):
-                    # a table rewrite under lock, once; concurrent mode cannot avoid it
-                    cursor.execute(f"ALTER TABLE songs ADD COLUMN IF NOT EXISTS {column} tsvector "
-                                   f"GENERATED ALWAYS AS ({expression}) STORED")
-                    actions.append(f"added generated column {column}")
+        for extension in EXTENSIONS:
+            cursor.execute("SELECT 1 FROM pg_extension WHERE extname = %s", [extension])
+            if cursor.fetchone() is None:
+                cursor.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
+                actions.append(f"created extension {extension}")
+        actions += _ensure_folding(cursor)
+        columns = dict(FOLDED_COLUMNS, **(GENERATED_COLUMNS if fts_mode == "column" else {}))
+        changes = []
+        for column, (kind, expression, marker) in columns.items():
+            stored = _column_expression(cursor, column)
+            if stored is not None and marker in stored:
+                continue
+            if stored is not None:
+                changes.append(f"DROP COLUMN {column}")
+                actions.append(f"dropped generated column {column} (no accent folding)")
+            changes.append(f"ADD COLUMN {column} {kind} GENERATED ALWAYS AS ({expression}) STORED")
+            actions.append(f"added generated column {column}")
+        if changes:  # one table rewrite under lock; concurrent mode cannot avoid it
+            cursor.execute(f"ALTER TABLE songs {', '.join(changes)}")
         for index in BASE_INDEXES + FTS_INDEXES[fts_mode]:
-            state = _index_state(cursor, index.name)
+            state = _index_state(cursor, index)
             if state == "valid":
                 continue
             keyword = "CONCURRENTLY " if concurrent else ""
-            if state == "invalid":
+            if state in ("invalid", "stale"):
                 cursor.execute(f"DROP INDEX {keyword}IF EXISTS {index.name}")
-                actions.append(f"dropped invalid index {index.name}")
+                actions.append(f"dropped {state} index {index.name}")
             cursor.execute(f"CREATE INDEX {keyword}IF NOT EXISTS {index.name} "
                            f"ON songs {index.definition}")
             actions.append(f"created index {index.name}" + (" concurrently" if concurrent else ""))
@@ -108,22 +138,62 @@ def ensure(fts_mode: str = "column", allow_blocking: bool = False,
     return actions
 
 
+def _ensure_folding(cursor) -> list[str]:
+    """The IMMUTABLE unaccent wrapper and the `songhub_fold` text search configuration.
+
+    Both name the unaccent extension's schema explicitly, so they fold the same way whatever
+    the caller's search_path (pg_dump restores and autovacuum run with an empty one)."""
+    actions = []
+    cursor.execute("SELECT quote_ident(n.nspname) FROM pg_extension e "
+                   "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'unaccent'")
+    schema = cursor.fetchone()[0]
+    cursor.execute("SELECT 1 FROM pg_proc WHERE proname = %s "
+                   "AND pronamespace = current_schema()::regnamespace", [FOLD_FUNCTION])
+    if cursor.fetchone() is None:
+        cursor.execute(
+            f"CREATE FUNCTION {FOLD_FUNCTION}(text) RETURNS text "
+            f"LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT "
+            f"AS $$ SELECT {schema}.unaccent('{schema}.unaccent'::regdictionary, $1) $$")
+        actions.append(f"created function {FOLD_FUNCTION}")
+    cursor.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = %s "
+                   "AND cfgnamespace = current_schema()::regnamespace", [FOLD_CONFIG])
+    if cursor.fetchone() is None:
+        cursor.execute(f"CREATE TEXT SEARCH CONFIGURATION {FOLD_CONFIG} (COPY = pg_catalog.simple)")
+        cursor.execute(f"ALTER TEXT SEARCH CONFIGURATION {FOLD_CONFIG} ALTER MAPPING FOR "
+                       f"word, hword, hword_part, numword, numhword, hword_numpart "
+                       f"WITH {schema}.unaccent, pg_catalog.simple")
+        actions.append(f"created text search configuration {FOLD_CONFIG}")
+    return actions
+
+
+def _column_expression(cursor, column: str) -> str | None:
+    """A generated column's stored expression, '' for a plain column, None when missing."""
+    cursor.execute(
+        "SELECT coalesce(pg_get_expr(d.adbin, d.adrelid), '') FROM pg_attribute a "
+        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE a.attrelid = 'songs'::regclass AND a.attname = %s AND NOT a.attisdropped",
+        [column])
+    row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
 def _has_column(cursor, column: str) -> bool:
-    cursor.execute(
-        "SELECT 1 FROM information_schema.columns WHERE table_name = 'songs' "
-        "AND column_name = %s AND table_schema = current_schema()", [column])
-    return cursor.fetchone() is not None
+    return _column_expression(cursor, column) is not None
 
 
-def _index_state(cursor, name: str) -> str:
-    """'missing', 'valid' or 'invalid' (left behind by a failed CREATE INDEX CONCURRENTLY)."""
+def _index_state(cursor, index: IndexSpec) -> str:
+    """'missing', 'valid', 'invalid' (left behind by a failed CREATE INDEX CONCURRENTLY) or
+    'stale' (built before accent folding)."""
     cursor.execute(
-        "SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
-        "WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace", [name])
+        "SELECT i.indisvalid, pg_get_indexdef(c.oid) FROM pg_class c "
+        "JOIN pg_index i ON i.indexrelid = c.oid "
+        "WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace", [index.name])
     row = cursor.fetchone()
     if row is None:
         return "missing"
-    return "valid" if row[0] else "invalid"
+    if not row[0]:
+        return "invalid"
+    return "valid" if index.marker in row[1] else "stale"
 
 
 @functools.lru_cache(maxsize=1)

@@ -143,7 +143,10 @@ def song_browser(request):
 def song_detail(request, song_id: int):
     song = get_object_or_404(Song, pk=song_id)
     pages = [reverse("song-page", args=[song.id, n]) for n in range(1, song.page_count + 1)]
-    return render(request, "ingestion/song_detail.html", {"song": song, "pages": pages})
+    return render(request, "ingestion/song_detail.html", {
+        "song": song, "pages": pages,
+        "show_warnings": request.user.is_staff,  # curators fix the source; readers need not see
+    })
 
 
 @require_GET

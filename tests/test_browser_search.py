@@ -43,6 +43,9 @@ def test_lyrics_empty_state_and_error_message(live_server, page, songs):
     box.fill("whom all blessings")
     page.wait_for_selector("#results a.title")
     assert page.locator("#results a.title").all_inner_texts() == ["Doxology"]
+    snippet = page.locator("#results .snippet")  # why a lyric-only match is there
+    assert snippet.locator("mark").all_inner_texts() == ["whom", "all", "blessings"]
+    assert "from whom all blessings flow" in snippet.inner_text()
     box.fill("zzzzqqq")
     page.wait_for_function("document.getElementById('search-status').textContent.includes('No songs')")
     assert page.locator("#results li").count() == 0

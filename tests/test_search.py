@@ -116,7 +116,9 @@ def test_api_returns_the_documented_shape(client, catalogue):
     data = client.get("/api/songs/search", {"q": "grace"}).json()
     assert data["query"] == "grace" and data["mode"] == "auto" and data["count"] == 2
     hit = data["results"][0]
-    assert set(hit) == {"id", "title", "artist", "key", "page_count", "score", "thumbnail_url"}
+    assert set(hit) == {"id", "title", "artist", "key", "page_count", "score", "thumbnail_url",
+                        "snippet"}
+    assert hit["snippet"] is None  # matched by its title: no lyric snippet
     assert hit["thumbnail_url"] == f"/songs/{hit['id']}/pages/1?v=e{hit['id']}"
 
 
@@ -128,6 +130,13 @@ def test_api_returns_the_documented_shape(client, catalogue):
     ({"q": "grace", "mode": "telepathy"}, "bad_mode"),
     ({"q": "grace", "limit": "ten"}, "bad_paging"),
     ({"q": "grace", "offset": "-1"}, "bad_paging"),
+    ({"q": "a\x00b"}, "bad_query"),
+    ({"q": "grace", "offset": "99999999999999999999"}, "bad_paging"),
+    ({"q": "grace", "offset": "9223372036854775808"}, "bad_paging"),
+    ({"q": "grace", "offset": str(search.MAX_OFFSET + 1)}, "bad_paging"),
+    ({"q": "grace", "offset": "1e400"}, "bad_paging"),
+    ({"q": "grace", "limit": "1e400"}, "bad_paging"),
+    ({"q": "grace", "limit": "2.5"}, "bad_paging"),
 ])
 def test_api_rejects_bad_queries_with_a_clear_400(client, catalogue, params, code):
     response = client.get("/api/songs/search", params)
@@ -149,4 +158,80 @@ def test_api_accepts_200_characters(client, catalogue):
 
 def test_auto_tolerates_typos_from_six_characters_on(engine):
     assert titles("Amazng Grace")[0] == "Amazing Grace"
-    assert titles("Hloy") == []  # too short for trigram matching: no noise either
+    assert titles("Hloy") == []  # shares too few trigrams with "Holy": no noise either
+
+
+def test_api_answers_a_huge_offset_on_every_mode_with_400_not_500(client, catalogue):
+    for mode in search.MODES:
+        response = client.get("/api/songs/search", {"q": "grace", "mode": mode,
+                                                    "offset": str(2 ** 63)})
+        assert response.status_code == 400, mode
+        assert "offset" in response.json()["error"]["message"]
+
+
+# --- accents (#12.13) -----------------------------------------------------------------------
+@pytest.fixture
+def accented(catalogue):
+    Song.objects.create(id=20, title="Café Niño Olé", artist="Zoë Ærøskøbing", key="G",
+                        lyrics="un café crème à Zürich\nsous le soleil", filename="20.cho",
+                        source_sha="x", page_count=1, image_etag="e20")
+
+
+@pytest.mark.parametrize("mode, query", [
+    ("substring", "cafe nino"), ("substring", "CAFÉ"), ("substring", "zoe"),
+    ("fuzzy", "Cafe Nino Ole"), ("fulltext", "nino cafe"), ("lyrics", "creme zurich"),
+    ("auto", "cafe"), ("auto", "Cafe Nino Ole"), ("auto", "aeroskobing"),
+])
+def test_accents_are_ignored_in_every_mode(engine, accented, mode, query):
+    assert titles(query, mode)[:1] == ["Café Niño Olé"], (mode, query)
+
+
+def test_accents_in_the_query_are_ignored_too(engine, accented):
+    assert titles("Ámazing Gráce")[0] == "Amazing Grace"
+    exact = search.search("cafe nino ole").hits[0]
+    assert exact.title == "Café Niño Olé" and exact.score >= search.TIER_EXACT
+
+
+# --- short typos (#12.14) -------------------------------------------------------------------
+@pytest.fixture
+def distractors(catalogue):
+    """Titles that share "grase"'s first trigrams but are two edits away, more than the limit."""
+    Song.objects.bulk_create([Song(id=100 + i, title=f"Grand Hall {i}", filename=f"g{i}.cho",
+                                   source_sha="x") for i in range(30)])
+
+
+def test_a_short_typo_finds_the_closest_titles_with_a_strict_limit(engine, distractors):
+    page = search.search("grase")
+    assert [h.title for h in page.hits[:2]] == ["Amazing Grace", "Grace Alone"]
+    assert page.count == len(page.hits) == search.TYPO_MAX_RESULTS
+    assert [h.score for h in page.hits] == sorted((h.score for h in page.hits), reverse=True)
+    assert titles("Gráse")[:2] == ["Amazing Grace", "Grace Alone"]
+
+
+def test_the_typo_fallback_stays_out_when_something_matched(engine, distractors):
+    assert set(titles("grace")) == {"Amazing Grace", "Grace Alone"}
+    assert titles("grand")[0].startswith("Grand Hall")  # exact words, no typo neighbours
+    assert "Amazing Grace" not in titles("grand", limit=100)
+
+
+# --- lyric snippets (#12.15) ----------------------------------------------------------------
+def test_a_lyric_only_match_carries_a_highlighted_snippet(engine, accented):
+    hit = search.search("blackbird").hits[0]
+    assert hit.title == "Morning Has Broken"
+    assert "<mark>blackbird</mark> has spoken" in hit.snippet
+    creme = search.search("creme", "lyrics").hits[0]
+    assert "<mark>crème</mark>" in creme.snippet  # highlighted as written, found unaccented
+    assert search.search("Amazing", "auto").hits[0].snippet is None
+
+
+def test_snippets_escape_the_lyrics(engine):
+    Song.objects.create(id=30, title="Markup", lyrics="<img src=x onerror=alert(1)> & zebra <b>",
+                        filename="30.cho", source_sha="x")
+    snippet = search.search("zebra").hits[0].snippet
+    assert "<img" not in snippet and "<b>" not in snippet
+    assert "onerror=alert(1)&gt; &amp; <mark>zebra</mark>" in snippet
+
+
+def test_api_returns_the_snippet(client, catalogue):
+    hit = client.get("/api/songs/search", {"q": "blackbird"}).json()["results"][0]
+    assert "<mark>blackbird</mark>" in hit["snippet"]

@@ -230,9 +230,28 @@ def explain(sql, params):
 ])
 def test_explain_shows_the_indexes_are_used(ten_thousand_songs, mode, expected):
     q = ten_thousand_songs[mode]
-    params = {"q": q, "like": f"%{q}%", "prefix": f"{q}%", "limit": 20, "offset": 0}
+    params = {"q": q, "like": f"%{q}%", "prefix": f"{q}%", "limit": 20, "offset": 0,
+              "headline": search.HEADLINE_OPTIONS}
     plan = explain(search._postgres_sql(mode), params)
     for index in expected:
         assert index in plan, plan
     assert "Seq Scan" not in plan, plan
     assert 4242 in [hit.id for hit in search.search(q, mode, limit=100).hits], (mode, q)
+
+
+def test_ensure_upgrades_a_database_from_before_accent_folding(restore_infra):
+    """What migration 0003 does to a live database: old columns and indexes are rebuilt."""
+    Song.objects.create(id=1, title="Café Niño", filename="1.cho", source_sha="x")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX songs_title_trgm")
+        cursor.execute("CREATE INDEX songs_title_trgm ON songs USING gin (title gin_trgm_ops)")
+        cursor.execute("ALTER TABLE songs DROP COLUMN ts, ADD COLUMN ts tsvector GENERATED ALWAYS "
+                       "AS (to_tsvector('simple', coalesce(title, ''))) STORED")
+    actions = search_infra.ensure(fts_mode="column")
+    assert actions == ["dropped generated column ts (no accent folding)",
+                       "added generated column ts",
+                       "dropped stale index songs_title_trgm",
+                       "created index songs_title_trgm concurrently",
+                       "created index songs_ts_gin concurrently"]
+    assert search_infra.ensure(fts_mode="column") == []
+    assert [h.id for h in search.search("nino cafe", "fulltext").hits] == [1]

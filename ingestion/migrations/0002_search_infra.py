@@ -23,7 +23,7 @@ def backwards(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
         for spec in search_infra.BASE_INDEXES + sum(search_infra.FTS_INDEXES.values(), []):
             cursor.execute(f"DROP INDEX IF EXISTS {spec.name}")
-        for column in search_infra.GENERATED_COLUMNS:
+        for column in [*search_infra.GENERATED_COLUMNS, *search_infra.FOLDED_COLUMNS]:
             cursor.execute(f"ALTER TABLE songs DROP COLUMN IF EXISTS {column}")
     search_infra.fts_layout.cache_clear()
 

@@ -1,5 +1,6 @@
 // Results as you type: debounced requests to /api/songs/search, stale answers dropped,
-// arrow keys move through results, Enter opens one, matches highlighted.
+// arrow keys move through results, Enter opens one, matches highlighted; a song found by its
+// lyrics shows the matching lines.
 (function () {
   "use strict";
   var input = document.getElementById("song-search");
@@ -44,7 +45,10 @@
       return '<li role="option" data-url="' + detailUrl(hit.id) + '"><a href="' + detailUrl(hit.id) + '">' + thumb +
         '</a><div><a class="title" href="' + detailUrl(hit.id) + '">' + highlight(hit.title, query) +
         '</a><br><span class="muted">' + highlight(hit.artist || "", query) +
-        (hit.key ? " · " + escapeHtml(hit.key) : "") + "</span></div></li>";
+        (hit.key ? " · " + escapeHtml(hit.key) : "") + "</span>" +
+        // the server escapes the lyric text and adds only <mark>: safe as HTML
+        (hit.snippet ? '<br><span class="snippet">“' + hit.snippet + "”</span>" : "") +
+        "</div></li>";
     }).join("");
   }
 
