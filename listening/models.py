@@ -135,6 +135,10 @@ class PlaylistTrack(models.Model):
 class ImportJob(models.Model):
     """One historical import run by a worker; the page polls its progress."""
 
+    class Kind(models.TextChoices):
+        ANALYZE = "analyze"  # classify only; the stats are the answer
+        IMPORT = "import"
+
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
@@ -143,6 +147,7 @@ class ImportJob(models.Model):
 
     listener = models.ForeignKey(Listener, on_delete=models.CASCADE, related_name="imports")
     upload_path = models.CharField(max_length=500)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IMPORT)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

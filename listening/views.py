@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from songhub.http import json_error
 
 from . import analytics as queries
-from . import history_import, oauth, service
+from . import export_archive, oauth, service
 from .models import ImportJob, Listener
 from .spotify import app_by_id, app_with_room
 from .tasks import import_history_task
@@ -165,21 +165,18 @@ def _listener_or_error(request):
 @require_POST
 @login_required
 def analyze_import(request):
-    listener, problem = _listener_or_error(request)
-    upload, problem = (None, problem) if problem else _upload(request)
-    if problem:
-        return problem
-    path = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else upload
-    try:
-        analysis = history_import.analyze(path, listener)
-    except history_import.ImportFileError as exc:
-        return json_error("bad_file", str(exc), 400)
-    return JsonResponse(analysis.as_dict())
+    """Check the archive's directory now (a 400 says why it is refused); classify the plays in
+    the worker. The answer is a job to poll, whose `stats` hold the analysis when done."""
+    return _start_import(request, ImportJob.Kind.ANALYZE)
 
 
 @require_POST
 @login_required
 def execute_import(request):
+    return _start_import(request, ImportJob.Kind.IMPORT)
+
+
+def _start_import(request, kind: str):
     listener, problem = _listener_or_error(request)
     upload, problem = (None, problem) if problem else _upload(request)
     if problem:
@@ -190,11 +187,16 @@ def execute_import(request):
     with open(target, "wb") as handle:
         for chunk in upload.chunks():
             handle.write(chunk)
+    try:
+        export_archive.check_archive(target)  # the directory only: nothing is inflated
+    except export_archive.ImportFileError as exc:
+        target.unlink(missing_ok=True)
+        return json_error("bad_file", str(exc), 400)
     with transaction.atomic():
-        job = ImportJob.objects.create(listener=listener, upload_path=str(target))
+        job = ImportJob.objects.create(listener=listener, upload_path=str(target), kind=kind)
         import_history_task.delay_on_commit(job.pk)
-    return JsonResponse({"job_id": job.pk, "status_url": f"/analytics/importStatus/{job.pk}"},
-                        status=202)
+    return JsonResponse({"job_id": job.pk, "kind": kind,
+                         "status_url": f"/analytics/importStatus/{job.pk}"}, status=202)
 
 
 @require_GET
@@ -203,5 +205,6 @@ def import_status(request, job_id: int):
     job = ImportJob.objects.filter(pk=job_id, listener__user=request.user).first()
     if job is None:
         return json_error("not_found", "No such import.", 404)
-    return JsonResponse({"status": job.status, "done": job.done, "total": job.total,
+    return JsonResponse({"kind": job.kind, "status": job.status, "done": job.done,
+                         "total": job.total,
                          "stats": job.stats, "error": job.error})

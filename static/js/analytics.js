@@ -124,15 +124,35 @@
       .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); });
   }
 
+  // Both buttons upload the file and get a job back; the worker does the reading.
+  function follow(statusUrl, showProgress, done) {
+    var bar = $("import-progress");
+    bar.hidden = !showProgress;
+    var timer = setInterval(function () {
+      get(statusUrl).then(function (s) {
+        bar.max = Math.max(1, s.total);
+        bar.value = s.done;
+        if (showProgress) $("import-message").textContent = s.status + ": " + s.done + " / " + s.total;
+        if (s.status === "done" || s.status === "failed") {
+          clearInterval(timer);
+          if (s.status === "failed") { $("import-message").textContent = s.error; return; }
+          done(s);
+        }
+      });
+    }, 500);
+  }
+
   $("import-analyze").addEventListener("click", function () {
     var sent = upload("/analytics/analyzeHistoricalImport/");
     if (!sent) return;
     $("import-message").textContent = "Analyzing…";
     sent.then(function (a) {
       if (!a.ok) { $("import-message").textContent = a.body.error.message; return; }
-      $("import-stats").textContent = JSON.stringify(a.body, null, 1);
-      $("import-message").textContent = a.body.to_import + " plays to import.";
-      $("import-run").disabled = a.body.to_import === 0;
+      follow(a.body.status_url, false, function (s) {
+        $("import-stats").textContent = JSON.stringify(s.stats, null, 1);
+        $("import-message").textContent = s.stats.to_import + " plays to import.";
+        $("import-run").disabled = s.stats.to_import === 0;
+      });
     });
   });
 
@@ -142,20 +162,10 @@
     $("import-run").disabled = true;
     sent.then(function (a) {
       if (!a.ok) { $("import-message").textContent = a.body.error.message; return; }
-      var bar = $("import-progress");
-      bar.hidden = false;
-      var timer = setInterval(function () {
-        get(a.body.status_url).then(function (s) {
-          bar.max = Math.max(1, s.total);
-          bar.value = s.done;
-          $("import-message").textContent = s.status + ": " + s.done + " / " + s.total;
-          if (s.status === "done" || s.status === "failed") {
-            clearInterval(timer);
-            if (s.error) $("import-message").textContent = s.error;
-            load();
-          }
-        });
-      }, 500);
+      follow(a.body.status_url, true, function (s) {
+        $("import-message").textContent = "Imported " + s.done + " plays.";
+        load();
+      });
     });
   });
 
