@@ -79,10 +79,17 @@ def test_settings_menu_closes_outside_and_actions_confirm(dashboard_page):
     page.wait_for_function("document.getElementById('status-label').textContent.startsWith('running')")
 
     page.click("#settings-button")
-    page.once("dialog", lambda dialog: dialog.accept())
+    page.once("dialog", lambda dialog: dialog.accept("not-my-name"))
+    page.click("#delete-user")
+    page.wait_for_selector("text=Nothing was deleted")
+    assert Listener.objects.filter(pk=listener.pk).exists()  # a wrong confirmation: kept
+
+    page.click("#settings-button")
+    page.once("dialog", lambda dialog: dialog.accept("frank"))
     page.click("#delete-user")
     page.wait_for_url("**/")
     assert not Listener.objects.filter(pk=listener.pk).exists()
+    assert not listener.user.__class__.objects.filter(username="frank").exists()
     assert page.errors == []
 
 

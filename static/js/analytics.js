@@ -22,7 +22,16 @@
                y: {ticks: {color: c.muted}, grid: {color: c.grid}, beginAtZero: true}}};
   }
 
+  // Truthful empty states: a blank chart says so, with what to do about it.
+  function empty(id, isEmpty) {
+    var note = document.querySelector('.empty[data-for="' + id + '"]');
+    note.textContent = "No plays in this range. Choose a longer range above, or import your Spotify history below.";
+    note.hidden = !isEmpty;
+    $(id).hidden = isEmpty;
+  }
+
   function draw(id, type, labels, values, horizontal) {
+    empty(id, values.length === 0);
     var c = palette();
     var config = {type: type, data: {labels: labels, datasets: [{data: values, borderColor: c.accent,
       backgroundColor: type === "line" ? c.accent + "33" : c.ok, fill: type === "line", tension: .25}]},
@@ -65,6 +74,7 @@
     });
     get("/analytics/heatmap/?days=" + days).then(function (d) {
       var max = Math.max(1, Math.max.apply(null, d.grid.map(function (row) { return Math.max.apply(null, row); })));
+      empty("heatmap", d.grid.every(function (row) { return row.every(function (n) { return n === 0; }); }));
       var names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
       $("heatmap").innerHTML = d.grid.map(function (row, i) {
         return "<tr><th>" + names[i] + "</th>" + row.map(function (n) {
@@ -80,6 +90,9 @@
     get("/analytics/status/").then(function (s) {
       $("status-dot").style.background = s.color;
       $("status-label").textContent = s.status + " · " + s.mode;
+      $("status-label").className = "status-badge status-" + s.status.replace(/ /g, "-");
+      $("status-error").textContent = s.error ? "Polling failed: " + s.error : "";
+      $("status-error").hidden = !s.error;
     });
   }
 
@@ -112,6 +125,13 @@
   Array.prototype.forEach.call(menu.querySelectorAll("form[data-confirm]"), function (form) {
     form.addEventListener("submit", function (event) {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+  Array.prototype.forEach.call(menu.querySelectorAll("form[data-prompt]"), function (form) {
+    form.addEventListener("submit", function (event) {
+      var typed = window.prompt(form.dataset.prompt, "");
+      if (typed === null) { event.preventDefault(); return; }
+      form.querySelector('input[name="confirm"]').value = typed;
     });
   });
 
