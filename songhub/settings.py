@@ -263,6 +263,10 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=False)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The seed's session lifetime: 24 hours (Django's default would be two weeks).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=86400)
+if SESSION_COOKIE_AGE < 60:
+    raise ImproperlyConfigured("SESSION_COOKIE_AGE must be at least 60 seconds")
 
 # --- Rooms ---------------------------------------------------------------------------------
 ROOMS_PING_SECONDS = env.float("ROOMS_PING_SECONDS", default=30.0)

@@ -33,6 +33,7 @@ class FakeSpotify:
         self.mode = mode
         self.in_flight = self.max_in_flight = 0  # concurrent GET /v1/tracks/{id}
         self.per_id_delay = 0.0  # extra time each GET /v1/tracks/{id} takes (overlap tests)
+        self.per_id_429_after: int | None = None  # GET /v1/tracks/{id} answers 429 past this
         self.counts: Counter = Counter()
         self.tracks: dict[str, dict] = {}  # id -> Web API track object
         self.users: dict[str, dict] = {}  # refresh token -> {"id", "display_name"}
@@ -245,6 +246,9 @@ class FakeSpotify:
                                                           "message": "Too many ids requested"}})
                     return self.reply(200, {"tracks": [fake.tracks.get(i) for i in ids]})
                 if path.startswith("/v1/tracks/"):
+                    if fake.per_id_429_after is not None and \
+                            fake.counts["/v1/tracks/{id}"] > fake.per_id_429_after:
+                        return self.reply(429, {"error": {"status": 429}}, {"Retry-After": "30"})
                     with fake.lock:
                         fake.in_flight += 1
                         fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
