@@ -2,7 +2,9 @@ from django.contrib import admin
 
 from . import service
 
-from .models import Artist, ListeningEvent, Listener, PlayCount, Playlist, PlaylistTrack, Track
+from .models import (Artist, ListeningEvent, Listener, PlayCount, Playlist, PlaylistTrack,
+                     SpotifyApp, Track)
+from .spotify import configured_apps
 
 
 @admin.register(Listener)
@@ -76,3 +78,31 @@ class PlaylistTrackAdmin(admin.ModelAdmin):
     list_display = ("playlist", "position", "track", "added_at")
     list_select_related = ("playlist", "track")
     raw_id_fields = ("playlist", "track")
+
+
+@admin.register(SpotifyApp)
+class SpotifyAppAdmin(admin.ModelAdmin):
+    """The configured apps (SPOTIFY_APPS) as songhub found them: their mode, listeners, and
+    whether a batch endpoint's 403 switched them to per-id requests."""
+
+    list_display = ("client_id", "mode", "listeners", "per_id_since", "per_id_reason")
+    readonly_fields = ("client_id", "per_id_since", "per_id_reason")
+    actions = ["retry_batches"]
+
+    def get_queryset(self, request):
+        for app in configured_apps():  # every configured app has a row to look at
+            SpotifyApp.objects.get_or_create(client_id=app.client_id)
+        return super().get_queryset(request)
+
+    @admin.display(description="mode")
+    def mode(self, obj):
+        app = next((a for a in configured_apps() if a.client_id == obj.client_id), None)
+        return app.mode if app else "not configured"
+
+    @admin.display(description="listeners")
+    def listeners(self, obj):
+        return Listener.objects.filter(app_client_id=obj.client_id).count()
+
+    @admin.action(description="Try batch requests again (after moving to Extended Quota)")
+    def retry_batches(self, request, queryset):
+        queryset.update(per_id_since=None, per_id_reason="")

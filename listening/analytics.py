@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from .models import ListeningEvent, Listener
 
-STATUS_COLORS = {"running": "#1DB954", "stopping": "#FFD700", "not running": "#FF4444"}
+STATUS_COLORS = {"running": "#1db954", "stopping": "#FFD700", "not running": "#E10000",
+                 "error": "#E10000", "not linked": "#5f6672"}
 
 
 def window(days: int) -> tuple[datetime, datetime]:
@@ -70,13 +71,22 @@ def recent_plays(listener, page: int, per_page: int = 25) -> dict:
 
 
 def service_status(listener: Listener) -> dict:
-    if listener.enabled:
+    """What the dashboard's status badge says. The seed's colours: running #1db954, stopped
+    #E10000 (and gold while stopping); an error (the last poll failed for good: no
+    credentials, a revoked token) is red too, never a green "running"."""
+    if not listener.spotify_id:
+        label = "not linked"
+    elif listener.enabled and listener.last_error:
+        label = "error"
+    elif listener.enabled:
         label = "running"
     elif listener.status_song == Listener.Status.PROCESSING:
         label = "stopping"
     else:
         label = "not running"
     return {"status": label, "color": STATUS_COLORS[label], "mode": listener.mode,
+            "linked": bool(listener.spotify_id), "error": listener.last_error,
+            "error_at": listener.last_error_at and listener.last_error_at.isoformat(),
             "status_song": listener.status_song, "status_playlist": listener.status_playlist,
             "last_history_poll": listener.last_history_poll and
             listener.last_history_poll.isoformat()}

@@ -1,45 +1,47 @@
 """Importing Spotify's "extended streaming history" export (my_spotify_data.zip).
 
 `analyze(path, listener)` reads and classifies without writing; `execute(...)` stores what is
-new in batches of 1,000. Duplicates against what is already stored are found in three phases,
-all with sets and time buckets (linear in the number of plays):
+new in batches of 1,000, with the export's artist names as provisional artists (see
+`local_ids.export_artist_id`) until Spotify's ids replace them. Both run in the worker
+(`run_job`); the web request only checks the archive's directory (`export_archive`).
 
-1. exact: a stored play of this listener has the same timestamp;
+Duplicates against what is already stored are found in three phases, exactly as the seed
+defines them, all with sets and 15-minute buckets (linear in the number of plays):
+
+1. exact: a stored play of this listener has the same timestamp (or the export repeats one);
 2. near: the same track was stored within 450 s (clock drift between export and API);
-3. sequential: the same track was stored within 900 s *and* the previous or next imported
-   play is itself a duplicate (the surrounding session was already recorded).
+3. sequential: the previous or the next play of this export (its track id) is stored within
+   the play's own 15-minute bucket or the one on either side (`epoch // 900` ± 1): the
+   surrounding session was already recorded by polling. Neighbours are taken from the
+   export's plays after filtering, in time order; the first play has no previous one.
 
-Hostile archives are refused before anything is written: not a ZIP, member paths with `..`
-or absolute, more than IMPORT_MAX_UNCOMPRESSED_BYTES in all, or a member over 10 MiB compressed
-more than IMPORT_MAX_RATIO times (zip bombs).
+songhub used to keep a different phase 3 (same track within 900 s *and* a neighbour that is
+itself a phase 1/2 duplicate); it is gone, see docs/listening.md for what each catches.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import zipfile
+import logging
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
-from pathlib import PurePosixPath
 
-from django.conf import settings
 from django.db import transaction
 
-from .models import ListeningEvent, Listener, PlayCount, Track
+from . import export_archive
+from .export_archive import ImportFileError
+from .local_ids import export_artist_id
+from .models import Artist, ListeningEvent, Listener, PlayCount, Track
+
+logger = logging.getLogger(__name__)
 
 BATCH = 1000
 MIN_MS_PLAYED = 30_000
 NEAR_SECONDS = 450
-SEQUENTIAL_SECONDS = 900
-RATIO_CHECK_FROM_BYTES = 10 * 2**20  # small members cannot hurt, whatever their ratio
-_MEMBER = re.compile(r"(Streaming_History_Audio_.*|StreamingHistory.*|endsong_.*)\.json$",
-                     re.IGNORECASE)
+BUCKET_SECONDS = 900
 
-
-class ImportFileError(ValueError):
-    """The upload cannot be imported; the message says why. Nothing was written."""
+__all__ = ["ImportFileError", "analyze", "execute", "run_job"]
 
 
 @dataclass(frozen=True)
@@ -68,56 +70,22 @@ class Analysis:
 
 
 # --- reading -------------------------------------------------------------------------------
-def read_export(path) -> list:
-    """Every play record in the archive's history files, after the safety checks."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        raise ImportFileError("This is not a ZIP file. Upload my_spotify_data.zip as Spotify "
-                              "sent it.") from None
-    with archive:
-        members = [info for info in archive.infolist() if not info.is_dir()]
-        total = 0
-        for info in members:
-            name = info.filename.replace("\\", "/")
-            if name.startswith("/") or ".." in PurePosixPath(name).parts:
-                raise ImportFileError(f"The archive contains an unsafe path: {info.filename!r}.")
-            total += info.file_size
-            if (info.file_size > RATIO_CHECK_FROM_BYTES and info.compress_size
-                    and info.file_size / info.compress_size > settings.IMPORT_MAX_RATIO):
-                raise ImportFileError(f"{info.filename} is compressed suspiciously well "
-                                      "(a zip bomb?); refusing it.")
-        if total > settings.IMPORT_MAX_UNCOMPRESSED_BYTES:
-            raise ImportFileError("The archive unpacks to more than "
-                                  f"{settings.IMPORT_MAX_UNCOMPRESSED_BYTES // 2**20} MiB.")
-        history = [m for m in members if _MEMBER.search(PurePosixPath(m.filename).name)]
-        if not history:
-            raise ImportFileError("No streaming history files (Streaming_History_Audio_*.json) "
-                                  "in this archive.")
-        records: list = []
-        for info in history:
-            with archive.open(info) as handle:
-                data = handle.read(info.file_size + 1)
-            if len(data) > info.file_size:  # a lying header: stop, whatever it claims
-                raise ImportFileError(f"{info.filename} is larger than its header says.")
-            try:
-                body = json.loads(data)
-            except (ValueError, UnicodeDecodeError):
-                raise ImportFileError(f"{info.filename} is not valid JSON.") from None
-            if not isinstance(body, list):
-                raise ImportFileError(f"{info.filename} should hold a list of plays.")
-            records.extend(body)
-        return records
+def read_export(path) -> Iterator:
+    """Every play record in the archive's history files, streamed after the safety checks
+    (`export_archive`)."""
+    return export_archive.records(path)
 
 
-def parse(records: list, analysis: Analysis) -> list[Entry]:
+def parse(records: Iterable, analysis: Analysis) -> list[Entry]:
+    """Filter and convert records (any JSON values: the export is untrusted)."""
     entries = []
     for record in records:
         analysis.total += 1
         if not isinstance(record, dict):
             analysis.filtered["malformed"] += 1
             continue
-        uri = record.get("spotify_track_uri") or ""
+        uri = record.get("spotify_track_uri")
+        uri = uri if isinstance(uri, str) else ""
         if record.get("episode_name") or not uri.startswith("spotify:track:"):
             analysis.filtered["podcast"] += 1
             continue
@@ -126,18 +94,22 @@ def parse(records: list, analysis: Analysis) -> list[Entry]:
             continue
         played_at = _timestamp(record.get("ts") or record.get("endTime"))
         ms = record.get("ms_played", record.get("msPlayed"))
-        if played_at is None or not isinstance(ms, int) or len(uri) != 36:
+        if played_at is None or not isinstance(ms, int) or isinstance(ms, bool) or len(uri) != 36:
             analysis.filtered["malformed"] += 1
             continue
         if ms < MIN_MS_PLAYED:
             analysis.filtered["short"] += 1
             continue
-        entries.append(Entry(played_at, uri[14:],
-                             str(record.get("master_metadata_track_name") or "")[:500],
-                             str(record.get("master_metadata_album_artist_name") or "")[:300],
-                             str(record.get("master_metadata_album_album_name") or "")[:500]))
+        entries.append(Entry(played_at, uri[14:], _text(record, "master_metadata_track_name", 500),
+                             _text(record, "master_metadata_album_artist_name", 300),
+                             _text(record, "master_metadata_album_album_name", 500)))
     entries.sort(key=lambda e: e.played_at)
     return entries
+
+
+def _text(record: dict, key: str, limit: int) -> str:
+    value = record.get(key)
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def _timestamp(value) -> datetime | None:
@@ -154,37 +126,39 @@ def _timestamp(value) -> datetime | None:
 def classify(listener: Listener, entries: list[Entry], analysis: Analysis) -> list[Entry]:
     stored = ListeningEvent.objects.filter(listener=listener).values_list("played_at", "track_id")
     exact: set[float] = set()
-    by_track: dict[tuple[str, int], list[float]] = defaultdict(list)
+    by_track: dict[tuple[str, int], list[float]] = defaultdict(list)  # (track, bucket) -> ts
+    by_bucket: dict[int, set[str]] = defaultdict(set)  # bucket -> stored track ids
     for played_at, track_id in stored.iterator(chunk_size=5000):
         ts = played_at.timestamp()
+        bucket = int(ts // BUCKET_SECONDS)
         exact.add(ts)
-        by_track[(track_id, int(ts // SEQUENTIAL_SECONDS))].append(ts)
+        by_track[(track_id, bucket)].append(ts)
+        by_bucket[bucket].add(track_id)
 
-    def stored_near(entry: Entry, seconds: int) -> bool:
+    def near(entry: Entry) -> bool:  # phase 2
         ts = entry.played_at.timestamp()
-        bucket = int(ts // SEQUENTIAL_SECONDS)
-        return any(abs(ts - other) <= seconds for b in (bucket - 1, bucket, bucket + 1)
+        bucket = int(ts // BUCKET_SECONDS)
+        return any(abs(ts - other) <= NEAR_SECONDS for b in (bucket - 1, bucket, bucket + 1)
                    for other in by_track.get((entry.track_id, b), ()))
 
-    verdict: list[str | None] = []
+    def sequential(i: int) -> bool:  # phase 3, the seed's rule
+        neighbours = {entries[j].track_id for j in (i - 1, i + 1) if 0 <= j < len(entries)}
+        bucket = int(entries[i].played_at.timestamp() // BUCKET_SECONDS)
+        return any(neighbours & by_bucket.get(b, set()) for b in (bucket - 1, bucket, bucket + 1))
+
     seen: set[float] = set()
-    for entry in entries:
+    new = []
+    for i, entry in enumerate(entries):
         ts = entry.played_at.timestamp()
         if ts in exact or ts in seen:
-            verdict.append("exact")
-        elif stored_near(entry, NEAR_SECONDS):
-            verdict.append("near")
+            kind = "exact"
+        elif near(entry):
+            kind = "near"
+        elif sequential(i):
+            kind = "sequential"
         else:
-            verdict.append(None)
+            kind = None
         seen.add(ts)
-    for i, entry in enumerate(entries):
-        if verdict[i] is None and stored_near(entry, SEQUENTIAL_SECONDS):
-            neighbours = (verdict[i - 1] if i else None,
-                          verdict[i + 1] if i + 1 < len(entries) else None)
-            if any(v in ("exact", "near") for v in neighbours):
-                verdict[i] = "sequential"
-    new = []
-    for entry, kind in zip(entries, verdict):
         if kind:
             analysis.duplicates[kind] += 1
         else:
@@ -204,15 +178,14 @@ def analyze(path, listener: Listener) -> Analysis:
 
 # --- writing -------------------------------------------------------------------------------
 def execute(listener: Listener, analysis: Analysis, progress=lambda done, total: None) -> int:
-    """Store `analysis.new` in batches: tracks, events, then play counts. Artists come later
-    from the artist linker (the export names them but has no artist ids)."""
+    """Store `analysis.new` in batches: artists, tracks, events, then play counts. A track
+    without any artist gets the export's (album) artist name as a provisional artist, so the
+    dashboard shows artists at once; the linker swaps in Spotify's artists later."""
     new, stored = analysis.new, 0
     for start in range(0, len(new), BATCH):
         batch = new[start:start + BATCH]
         with transaction.atomic():
-            Track.objects.bulk_create(
-                [Track(id=e.track_id, name=e.name, album=e.album) for e in batch],
-                ignore_conflicts=True)
+            _store_tracks(batch)
             ListeningEvent.objects.bulk_create(
                 [ListeningEvent(listener=listener, track_id=e.track_id, played_at=e.played_at)
                  for e in batch], ignore_conflicts=True)
@@ -220,6 +193,21 @@ def execute(listener: Listener, analysis: Analysis, progress=lambda done, total:
         stored += len(batch)
         progress(stored, len(new))
     return stored
+
+
+def _store_tracks(batch: list[Entry]) -> None:
+    names = {e.artist for e in batch if e.artist}
+    Artist.objects.bulk_create([Artist(id=export_artist_id(n), name=n) for n in names],
+                               ignore_conflicts=True)
+    Track.objects.bulk_create([Track(id=e.track_id, name=e.name, album=e.album) for e in batch],
+                              ignore_conflicts=True)
+    ids = {e.track_id for e in batch}
+    linked = set(Track.artists.through.objects.filter(track_id__in=ids)
+                 .values_list("track_id", flat=True))
+    Track.artists.through.objects.bulk_create(
+        [Track.artists.through(track_id=t, artist_id=export_artist_id(a))
+         for t, a in {(e.track_id, e.artist) for e in batch if e.artist}
+         if t not in linked], ignore_conflicts=True)
 
 
 def _add_counts(listener: Listener, counts: Counter) -> None:
@@ -236,7 +224,9 @@ def _add_counts(listener: Listener, counts: Counter) -> None:
 
 
 def run_job(job_id: int) -> None:
-    """The Celery task's body: claim the job, analyze, import with progress, clean up."""
+    """The Celery task's body: claim the job, analyze (and for an import job, store with
+    progress), clean up. Every failure ends the job FAILED with a message for the user; the
+    upload is deleted whatever happens."""
     from pathlib import Path
 
     from django.utils import timezone
@@ -251,12 +241,22 @@ def run_job(job_id: int) -> None:
         analysis = analyze(job.upload_path, job.listener)
         ImportJob.objects.filter(pk=job_id).update(total=analysis.to_import,
                                                    stats=analysis.as_dict())
-        execute(job.listener, analysis,
-                lambda done, total: ImportJob.objects.filter(pk=job_id).update(done=done))
+        if job.kind == ImportJob.Kind.IMPORT:
+            execute(job.listener, analysis,
+                    lambda done, total: ImportJob.objects.filter(pk=job_id).update(done=done))
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.DONE,
                                                    finished_at=timezone.now())
-    except ImportFileError as exc:
+    except Exception as exc:  # noqa: BLE001 - every failure must end the job, not only ours
+        message = str(exc) if isinstance(exc, ImportFileError) else _unexpected(job_id, exc)
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED,
-                                                   error=str(exc), finished_at=timezone.now())
+                                                   error=message, finished_at=timezone.now())
     finally:
         Path(job.upload_path).unlink(missing_ok=True)
+
+
+def _unexpected(job_id: int, exc: BaseException) -> str:
+    logger.exception("import job %s failed", job_id, exc_info=exc)
+    if isinstance(exc, RecursionError):
+        return "The export is nested too deeply to be a Spotify history file."
+    return ("The export could not be read (%s). Nothing more was imported; check that it is "
+            "my_spotify_data.zip as Spotify sent it." % type(exc).__name__)

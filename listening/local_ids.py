@@ -9,3 +9,12 @@ def local_track_id(uri: str) -> str:
 
 def local_artist_id(name: str) -> str:
     return (":" + name).zfill(22)[:22]
+
+
+def export_artist_id(name: str) -> str:
+    """A provisional artist for a name from the data export, which carries no artist ids:
+    ':' + 21 hex digits of the name's hash. On a Spotify track (id without ':') an artist
+    whose id starts with ':' is provisional; the linker replaces it with Spotify's."""
+    import hashlib
+
+    return ":" + hashlib.sha256(name.casefold().encode()).hexdigest()[:21]

@@ -18,7 +18,8 @@ class Listener(models.Model):
         RUNNING = 1
         PROCESSING = 2
 
-    spotify_id = models.CharField(max_length=64, unique=True)
+    # null: a listener made from a data export alone, before (or without) linking Spotify
+    spotify_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True,
                                 on_delete=models.CASCADE, related_name="listener")
     display_name = models.CharField(max_length=200, blank=True)
@@ -39,13 +40,17 @@ class Listener(models.Model):
     last_realtime_poll = models.DateTimeField(null=True, blank=True)
     last_playlist_scan = models.DateTimeField(null=True, blank=True)
     last_counted_track = models.CharField(max_length=22, blank=True)
+    last_error = models.CharField(max_length=300, blank=True,
+                                  help_text="Why the last Spotify call failed for good; cleared "
+                                            "by the next success. The dashboard shows it.")
+    last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["enabled", "assigned_worker"])]
 
     def __str__(self):
-        return self.display_name or self.spotify_id
+        return self.display_name or self.spotify_id or f"listener {self.pk}"
 
     @property
     def access_token(self) -> str:
@@ -135,6 +140,10 @@ class PlaylistTrack(models.Model):
 class ImportJob(models.Model):
     """One historical import run by a worker; the page polls its progress."""
 
+    class Kind(models.TextChoices):
+        ANALYZE = "analyze"  # classify only; the stats are the answer
+        IMPORT = "import"
+
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
@@ -143,6 +152,7 @@ class ImportJob(models.Model):
 
     listener = models.ForeignKey(Listener, on_delete=models.CASCADE, related_name="imports")
     upload_path = models.CharField(max_length=500)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IMPORT)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
@@ -150,3 +160,16 @@ class ImportJob(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class SpotifyApp(models.Model):
+    """What songhub learned about a configured Spotify app at run time (the configuration
+    itself is SPOTIFY_APPS). `per_id_since` is set when a batch endpoint answered 403: from
+    then on that app's requests go one id at a time (Development Mode, 2026)."""
+
+    client_id = models.CharField(primary_key=True, max_length=64)
+    per_id_since = models.DateTimeField(null=True, blank=True)
+    per_id_reason = models.CharField(max_length=300, blank=True)
+
+    def __str__(self):
+        return self.client_id

@@ -23,7 +23,12 @@ SCOPES = "user-read-currently-playing user-read-recently-played playlist-read-pr
 
 
 class OAuthError(Exception):
-    """The link failed; the message is for the person trying to link."""
+    """The link failed; the message is for the person trying to link. `status` is 400 when
+    the request cannot succeed as asked, 502 when Spotify failed us."""
+
+    def __init__(self, message: str, status: int = 502):
+        super().__init__(message)
+        self.status = status
 
 
 def new_state() -> str:
@@ -73,17 +78,40 @@ def link_account(app: App, code: str, user=None) -> Listener:
     with transaction.atomic():
         listener = Listener.objects.select_for_update().filter(spotify_id=profile["id"]).first()
         if listener is not None and user is not None and listener.user_id not in (None, user.pk):
-            raise OAuthError("This Spotify account is already linked to another songhub user.")
+            raise OAuthError("This Spotify account is already linked to another songhub user.",
+                             400)
+        if user is not None:
+            listener = _merge_into_own(user, listener, profile["id"])
         if listener is None:
             listener = Listener(spotify_id=profile["id"])
         if user is None:
             user = listener.user if listener.user_id else _new_user(profile)
         listener.user = user
+        listener.spotify_id = profile["id"]
+        listener.enabled = True
         listener.display_name = (profile.get("display_name") or profile["id"])[:200]
         listener.app_client_id = app.client_id
         listener.set_tokens(tokens["access_token"], tokens.get("refresh_token"), expires_at)
         listener.save()
     return listener
+
+
+def _merge_into_own(user, listener: Listener | None, spotify_id: str) -> Listener | None:
+    """The listener to link for a logged-in `user`: one per user. A listener the user made
+    from a data export alone (no Spotify id yet) becomes this account's listener, keeping its
+    imported plays; a user already linked to another Spotify account is refused."""
+    own = Listener.objects.select_for_update().filter(user=user).first()
+    if own is None or (listener is not None and own.pk == listener.pk):
+        return listener
+    if own.spotify_id:
+        raise OAuthError(f"Your songhub account is already linked to the Spotify account "
+                         f"{own.spotify_id!r}. One songhub user has one Spotify account: "
+                         "delete the current link (Settings → Delete user) or log in as "
+                         "another user to link a second one.", 400)
+    if listener is not None:  # that Spotify account has an unowned listener already
+        raise OAuthError("This Spotify account already has listening data in songhub that "
+                         "belongs to no user; ask an administrator to merge it.", 400)
+    return own
 
 
 def _new_user(profile: dict):

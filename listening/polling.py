@@ -17,9 +17,10 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from . import catalog
 from .local_ids import local_artist_id, local_track_id
-from .models import Artist, ListeningEvent, Listener, PlayCount, Track
-from .spotify import SpotifyClient
+from .models import ListeningEvent, Listener, PlayCount, Track
+from .spotify import SpotifyClient, entry_track
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +56,8 @@ def record_play(listener: Listener, play: Play) -> bool:
     the same (listener, played_at) twice is stored once. True when it was new."""
     try:
         with transaction.atomic():
-            for artist_id, name in play.artists:
-                Artist.objects.get_or_create(id=artist_id, defaults={"name": name[:300]})
-            track, created = Track.objects.get_or_create(
-                id=play.track_id, defaults={"name": play.name, "duration_ms": play.duration_ms,
-                                            "album": play.album})
-            if created and play.artists:
-                track.artists.add(*[a for a, _ in play.artists])
+            catalog.store_tracks([play])  # artists and links too: the linker skips it
+            track = Track(pk=play.track_id)
             ListeningEvent.objects.create(listener=listener, track=track,
                                           played_at=play.played_at)
             if not PlayCount.objects.filter(listener=listener, track=track).update(
@@ -83,7 +79,7 @@ def poll_history(client: SpotifyClient, listener: Listener) -> int:
     counted = 0
     for item in body.get("items", []):
         played_at = parse_datetime(item.get("played_at", ""))
-        track = item.get("track") or {}
+        track = entry_track(item) or {}  # `track`, or `item` in the 2026 shape
         if played_at is None or (last is not None and played_at <= last):
             continue
         if listener.mode == Listener.Mode.HYBRID and track.get("is_local"):

@@ -8,7 +8,9 @@ Status = Listener.Status
 
 
 def start(listener: Listener) -> None:
-    Listener.objects.filter(pk=listener.pk).update(enabled=True, status_song=Status.RUNNING)
+    """A listener made from an export alone has nothing to poll until Spotify is linked."""
+    Listener.objects.filter(pk=listener.pk, spotify_id__isnull=False).update(
+        enabled=True, status_song=Status.RUNNING)
 
 
 def stop(listener: Listener) -> None:
@@ -18,6 +20,30 @@ def stop(listener: Listener) -> None:
         Listener.objects.filter(pk=listener.pk).update(enabled=False, assigned_worker=None)
         Listener.objects.filter(pk=listener.pk).exclude(
             status_song=Status.PROCESSING).update(status_song=Status.STOPPED)
+
+
+def listener_for(user) -> Listener:
+    """The user's listener; one made for imports alone (no Spotify id, not polled) if none."""
+    listener = Listener.objects.filter(user=user).first()
+    if listener is None:
+        listener, _ = Listener.objects.get_or_create(
+            user=user, defaults={"enabled": False, "display_name": user.get_username()[:200]})
+    return listener
+
+
+def delete_user(user) -> None:
+    """Delete the songhub account and everything of it: listener, plays, counts, playlists,
+    tokens, import jobs and their uploaded files (the rows cascade from the user)."""
+    from pathlib import Path
+
+    from .models import ImportJob
+
+    uploads = list(ImportJob.objects.filter(listener__user=user).values_list("upload_path",
+                                                                             flat=True))
+    with transaction.atomic():
+        user.delete()
+    for path in uploads:
+        Path(path).unlink(missing_ok=True)
 
 
 def delete_data(listener: Listener) -> None:

@@ -4,6 +4,10 @@ It refreshes an expired token first, refreshes and retries once on 401, honours 
 on 429 (recording a back-off on that listener only), retries 5xx and network errors with
 exponential backoff and jitter (bounded), has a timeout on every call, and counts calls per
 endpoint for metrics. Hosts come from SPOTIFY_API_URL / SPOTIFY_ACCOUNTS_URL.
+
+Apps speak one of two dialects (`spotify_apps`): helpers here say which path and which shape
+to use (`playlist_items_path`, `entry_track`), and `batch_forbidden` records, once per app, that
+a batch endpoint answered 403 so that callers switch to per-id requests.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from . import spotify_apps
 from .models import Listener
 
 logger = logging.getLogger(__name__)
@@ -29,7 +34,12 @@ _ID = re.compile(r"/[0-9A-Za-z]{22}(?=/|$)")
 
 
 class SpotifyError(Exception):
-    """A call failed for good (after the retries that make sense)."""
+    """A call failed for good (after the retries that make sense); `status` is the HTTP
+    status when Spotify answered."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class AuthError(SpotifyError):
@@ -38,7 +48,7 @@ class AuthError(SpotifyError):
 
 class RateLimited(SpotifyError):
     def __init__(self, retry_after: float):
-        super().__init__(f"Spotify rate limit: retry after {retry_after:.0f} s")
+        super().__init__(f"Spotify rate limit: retry after {retry_after:.0f} s", 429)
         self.retry_after = retry_after
 
 
@@ -46,23 +56,66 @@ class RateLimited(SpotifyError):
 class App:
     client_id: str
     client_secret: str
+    mode: str = "development"  # or "extended" (spotify_apps.MODES)
+    max_users: int | None = 5  # None: no cap
+
+    @property
+    def development(self) -> bool:
+        return self.mode == "development"
 
 
 def configured_apps() -> list[App]:
-    apps = [App(settings.SPOTIFY_CLIENT_ID, settings.SPOTIFY_CLIENT_SECRET)] \
-        if settings.SPOTIFY_CLIENT_ID else []
-    apps += [App(a["client_id"], a["client_secret"]) for a in settings.SPOTIFY_APPS]
-    return apps
+    """SPOTIFY_CLIENT_ID's app first, then SPOTIFY_APPS, defaults applied (`spotify_apps`)."""
+    cap = settings.SPOTIFY_APP_MAX_USERS
+    entries = [spotify_apps.app(settings.SPOTIFY_CLIENT_ID, settings.SPOTIFY_CLIENT_SECRET,
+                                settings.SPOTIFY_CLIENT_MODE, "default", cap,
+                                "SPOTIFY_CLIENT_ID")] if settings.SPOTIFY_CLIENT_ID else []
+    entries += spotify_apps.normalize(settings.SPOTIFY_APPS, cap)
+    return [App(**entry) for entry in entries]
 
 
 def app_with_room() -> App | None:
-    """The first configured app below SPOTIFY_APP_MAX_USERS listeners (Spotify's cap on
-    development-mode apps); a listener stays with the app it authorized."""
+    """The first configured app below its user cap (5 for a development-mode app, none for an
+    extended one by default); a listener stays with the app it authorized."""
     for app in configured_apps():
-        if Listener.objects.filter(app_client_id=app.client_id).count() < \
-                settings.SPOTIFY_APP_MAX_USERS:
+        if app.max_users is None or \
+                Listener.objects.filter(app_client_id=app.client_id).count() < app.max_users:
             return app
     return None
+
+
+def playlist_items_path(app: App, playlist_id: str, old: bool = False) -> str:
+    """Development apps must use `/items` (`/tracks` answers 403 since 2026-03-09); extended
+    apps keep `/tracks` (`old=True`) and fall back to `/items` when it is refused."""
+    return f"/v1/playlists/{playlist_id}/{'tracks' if old else 'items'}"
+
+
+def entry_track(entry: dict) -> dict | None:
+    """The track of a playlist entry in either dialect (`item` since 2026, `track` before)."""
+    if not isinstance(entry, dict):
+        return None
+    track = entry.get("item") if entry.get("item") is not None else entry.get("track")
+    return track if isinstance(track, dict) else None
+
+
+def uses_batches(app: App) -> bool:
+    """Batch endpoints (`/v1/tracks?ids=`) only for extended apps that were never refused."""
+    from .models import SpotifyApp
+
+    return not app.development and not SpotifyApp.objects.filter(
+        client_id=app.client_id, per_id_since__isnull=False).exists()
+
+
+def batch_forbidden(app: App, path: str) -> None:
+    """Record (and log, once per app) that `path` answered 403: per-id requests from now on."""
+    from .models import SpotifyApp
+
+    row, created = SpotifyApp.objects.get_or_create(client_id=app.client_id)
+    if row.per_id_since is None:
+        reason = f"GET {endpoint_name(path)} answered 403 (Development Mode API?)"
+        SpotifyApp.objects.filter(pk=row.pk, per_id_since__isnull=True).update(
+            per_id_since=timezone.now(), per_id_reason=reason[:300])
+        logger.warning("Spotify app %s: %s; switching to per-id requests", app.client_id, reason)
 
 
 def app_by_id(client_id: str) -> App | None:
@@ -108,7 +161,8 @@ class SpotifyClient:
             raise AuthError(f"Spotify refused the refresh token for {self.listener}: "
                             f"{response.text[:200]}")
         if response.status_code != 200:
-            raise SpotifyError(f"token refresh failed with HTTP {response.status_code}")
+            raise SpotifyError(f"token refresh failed with HTTP {response.status_code}",
+                               response.status_code)
         body = response.json()
         expires_at = timezone.now() + timedelta(seconds=int(body.get("expires_in", 3600)))
         self.listener.set_tokens(body["access_token"], body.get("refresh_token"), expires_at)
@@ -124,7 +178,28 @@ class SpotifyClient:
 
     # -- calls ----------------------------------------------------------------------------
     def get(self, path: str, **params):
-        """GET `path` (e.g. "/v1/me"); the parsed JSON, or None for 204 No Content."""
+        """GET `path` (e.g. "/v1/me"); the parsed JSON, or None for 204 No Content. A failure
+        for good of the listener's own endpoints (`/v1/me…`: the polls) or of its token is
+        recorded on the listener for the dashboard; a success clears it."""
+        try:
+            body = self._get(path, **params)
+        except RateLimited:
+            raise
+        except SpotifyError as exc:
+            if isinstance(exc, AuthError) or path.startswith("/v1/me"):
+                self._record_error(str(exc))
+            raise
+        if self.listener.last_error and path.startswith("/v1/me"):
+            self._record_error("")
+        return body
+
+    def _record_error(self, message: str) -> None:
+        at = timezone.now() if message else None
+        Listener.objects.filter(pk=self.listener.pk).update(last_error=message[:300],
+                                                            last_error_at=at)
+        self.listener.last_error, self.listener.last_error_at = message[:300], at
+
+    def _get(self, path: str, **params):
         if self.listener.backoff_until and self.listener.backoff_until > timezone.now():
             wait = (self.listener.backoff_until - timezone.now()).total_seconds()
             raise RateLimited(wait)
@@ -160,7 +235,8 @@ class SpotifyClient:
             if response.status_code >= 500 and attempt < self.attempts:
                 self._backoff(attempt)
                 continue
-            raise SpotifyError(f"GET {endpoint_name(path)} answered {response.status_code}")
+            raise SpotifyError(f"GET {endpoint_name(path)} answered {response.status_code}",
+                               response.status_code)
         raise SpotifyError(f"GET {endpoint_name(path)} kept failing")
 
     @staticmethod

@@ -15,4 +15,6 @@ urlpatterns = [
     path("analytics/top/", views.top, name="analytics-top"),
     path("analytics/listeningHistory/", views.listening_history, name="analytics-history"),
     path("analytics/status/", views.status, name="analytics-status"),
+    path("analytics/authenticated", views.authenticated, name="analytics-authenticated"),
+    path("analytics/fromExport/", views.from_export, name="analytics-from-export"),
 ]

@@ -15,9 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 from songhub.http import json_error
 
 from . import analytics as queries
-from . import history_import, oauth, service
+from . import export_archive, oauth, service
 from .models import ImportJob, Listener
-from .spotify import app_by_id, app_with_room
+from .spotify import app_by_id, app_with_room, configured_apps
 from .tasks import import_history_task
 
 SESSION_KEY = "spotify_oauth"
@@ -30,11 +30,21 @@ def _problem(request, title: str, message: str, status: int = 400):
 
 @require_GET
 def login_start(request):
+    if not configured_apps():
+        return _problem(request, "Spotify is not configured here",
+                        "This songhub has no Spotify app yet, so accounts cannot be linked. An "
+                        "administrator creates one at developer.spotify.com and sets "
+                        "SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET (or SPOTIFY_APPS); see "
+                        "docs/listening.md, “Linking Spotify”. Meanwhile you can log in and "
+                        "import your Spotify data export (Extended Streaming History) on the "
+                        "Analytics page: no Spotify app is needed for that.", 200)
     app = app_with_room()
     if app is None:
         return _problem(request, "Spotify linking is full",
-                        "Every configured Spotify app already has its maximum number of users. "
-                        "Ask an administrator to add another app (SPOTIFY_APPS).", 503)
+                        "Every configured Spotify app already has its maximum number of users "
+                        "(Spotify allows 5 per Development Mode app). Ask an administrator to "
+                        "add another app to SPOTIFY_APPS, or import your data export instead.",
+                        503)
     state = oauth.new_state()
     request.session[SESSION_KEY] = {"state": state, "client_id": app.client_id}
     return redirect(oauth.authorize_url(app, state))
@@ -59,7 +69,7 @@ def login_response(request):
         listener = oauth.link_account(app, code,
                                       request.user if request.user.is_authenticated else None)
     except oauth.OAuthError as exc:
-        return _problem(request, "Link failed", str(exc), 502)
+        return _problem(request, "Link failed", str(exc), exc.status)
     if not request.user.is_authenticated:
         login(request, listener.user, backend="django.contrib.auth.backends.ModelBackend")
     return redirect("analytics")
@@ -68,7 +78,32 @@ def login_response(request):
 def analytics(request):
     listener = (Listener.objects.filter(user=request.user).first()
                 if request.user.is_authenticated else None)
-    return render(request, "listening/analytics.html", {"listener": listener})
+    return render(request, "listening/analytics.html",
+                  {"listener": listener, "spotify_configured": bool(configured_apps()),
+                   "status": queries.service_status(listener) if listener else None})
+
+
+@require_POST
+@login_required
+def from_export(request):
+    """Start analytics without Spotify: a listener for this user, filled by imports only;
+    linking Spotify later makes it that account's listener (`oauth.link_account`)."""
+    service.listener_for(request.user)
+    return redirect("analytics")
+
+
+@require_GET
+def authenticated(request):
+    """The seed's authentication check: 200 when the session is logged in, 401 otherwise;
+    the JSON says whether Spotify is linked and how the service is doing."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"authenticated": False, "spotify_linked": False, "service": None},
+                            status=401)
+    listener = Listener.objects.filter(user=request.user).first()
+    return JsonResponse({"authenticated": True, "user": request.user.get_username(),
+                         "spotify_linked": bool(listener and listener.spotify_id),
+                         "spotify_id": listener.spotify_id if listener else None,
+                         "service": queries.service_status(listener) if listener else None})
 
 
 def _int_param(request, name, default, low, high):
@@ -125,7 +160,9 @@ def status(request, listener):
 @require_POST
 @login_required
 def service_action(request, action: str):
-    """The settings menu: start or stop the service, or delete everything (after a confirm)."""
+    """The settings menu: start or stop the service, or delete the user (after a confirm)."""
+    if action == "delete":
+        return _delete_user(request)
     listener = get_object_or_404(Listener, user=request.user)
     if action == "start":
         service.start(listener)
@@ -133,12 +170,20 @@ def service_action(request, action: str):
     elif action == "stop":
         service.stop(listener)
         messages.success(request, "Listening service stopped.")
-    elif action == "delete":
-        service.delete_data(listener)
-        logout(request)
-        messages.success(request, "Your listening data was deleted.")
-        return redirect("home")
     return redirect("analytics")
+
+
+def _delete_user(request):
+    """"Delete User" deletes the songhub account itself and everything of it. The form must
+    carry `confirm` equal to the username (typed, or set by the confirmation dialog)."""
+    if request.POST.get("confirm", "") != request.user.get_username():
+        messages.error(request, "Nothing was deleted: confirm with your username.")
+        return redirect("analytics")
+    user = request.user
+    logout(request)
+    service.delete_user(user)
+    messages.success(request, "Your account and all its listening data were deleted.")
+    return redirect("home")
 
 
 def _upload(request):
@@ -158,43 +203,46 @@ def _upload(request):
 def _listener_or_error(request):
     listener = Listener.objects.filter(user=request.user).first()
     if listener is None:
-        return None, json_error("no_listener", "Link your Spotify account first.", 400)
+        return None, json_error("no_listener", "Link your Spotify account or import your "
+                                "Spotify data export first.", 400)
     return listener, None
 
 
 @require_POST
 @login_required
 def analyze_import(request):
-    listener, problem = _listener_or_error(request)
-    upload, problem = (None, problem) if problem else _upload(request)
-    if problem:
-        return problem
-    path = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else upload
-    try:
-        analysis = history_import.analyze(path, listener)
-    except history_import.ImportFileError as exc:
-        return json_error("bad_file", str(exc), 400)
-    return JsonResponse(analysis.as_dict())
+    """Check the archive's directory now (a 400 says why it is refused); classify the plays in
+    the worker. The answer is a job to poll, whose `stats` hold the analysis when done."""
+    return _start_import(request, ImportJob.Kind.ANALYZE)
 
 
 @require_POST
 @login_required
 def execute_import(request):
-    listener, problem = _listener_or_error(request)
-    upload, problem = (None, problem) if problem else _upload(request)
+    return _start_import(request, ImportJob.Kind.IMPORT)
+
+
+def _start_import(request, kind: str):
+    upload, problem = _upload(request)
     if problem:
         return problem
+    listener = service.listener_for(request.user)  # an export alone is enough to start
     folder = conf.SONG_DATA_DIR / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{uuid.uuid4().hex}.zip"
     with open(target, "wb") as handle:
         for chunk in upload.chunks():
             handle.write(chunk)
+    try:
+        export_archive.check_archive(target)  # the directory only: nothing is inflated
+    except export_archive.ImportFileError as exc:
+        target.unlink(missing_ok=True)
+        return json_error("bad_file", str(exc), 400)
     with transaction.atomic():
-        job = ImportJob.objects.create(listener=listener, upload_path=str(target))
+        job = ImportJob.objects.create(listener=listener, upload_path=str(target), kind=kind)
         import_history_task.delay_on_commit(job.pk)
-    return JsonResponse({"job_id": job.pk, "status_url": f"/analytics/importStatus/{job.pk}"},
-                        status=202)
+    return JsonResponse({"job_id": job.pk, "kind": kind,
+                         "status_url": f"/analytics/importStatus/{job.pk}"}, status=202)
 
 
 @require_GET
@@ -203,5 +251,6 @@ def import_status(request, job_id: int):
     job = ImportJob.objects.filter(pk=job_id, listener__user=request.user).first()
     if job is None:
         return json_error("not_found", "No such import.", 404)
-    return JsonResponse({"status": job.status, "done": job.done, "total": job.total,
+    return JsonResponse({"kind": job.kind, "status": job.status, "done": job.done,
+                         "total": job.total,
                          "stats": job.stats, "error": job.error})

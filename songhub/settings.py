@@ -73,17 +73,19 @@ SPOTIFY_CLIENT_SECRET = _secret("SPOTIFY_CLIENT_SECRET")
 SPOTIFY_REDIRECT_URI = env.str(
     "SPOTIFY_REDIRECT_URI", default="http://127.0.0.1:8000/analytics/loginResponse"
 )
-# More Spotify apps (development-mode apps allow 5 users each): a JSON list of
-# {"client_id", "client_secret"}; SPOTIFY_CLIENT_ID/SECRET, when set, is the first app.
+SPOTIFY_APP_MAX_USERS = env.int("SPOTIFY_APP_MAX_USERS", default=5)  # a development app's cap
+# The SPOTIFY_CLIENT_ID app's dialect: development (default) or extended (listening/spotify_apps.py)
+SPOTIFY_CLIENT_MODE = env.str("SPOTIFY_CLIENT_MODE", default="development")
+# More Spotify apps: a JSON list of {"client_id", "client_secret", "mode", "max_users"};
+# SPOTIFY_CLIENT_ID/SECRET, when set, is the first app.
 try:
-    SPOTIFY_APPS = json.loads(_secret("SPOTIFY_APPS") or "[]")
-except ValueError:
-    SPOTIFY_APPS = None
-if not isinstance(SPOTIFY_APPS, list) or not all(
-        isinstance(a, dict) and a.get("client_id") and a.get("client_secret") for a in SPOTIFY_APPS):
-    raise ImproperlyConfigured('SPOTIFY_APPS must be a JSON list of {"client_id": …, '
-                               '"client_secret": …} objects')
-SPOTIFY_APP_MAX_USERS = env.int("SPOTIFY_APP_MAX_USERS", default=5)
+    from listening.spotify_apps import app as _spotify_app, normalize as _spotify_apps
+
+    SPOTIFY_APPS = _spotify_apps(json.loads(_secret("SPOTIFY_APPS") or "[]"),
+                                 SPOTIFY_APP_MAX_USERS)
+    _spotify_app("x", "x", SPOTIFY_CLIENT_MODE, "default", 5, "SPOTIFY_CLIENT_MODE")
+except ValueError as exc:  # json.JSONDecodeError included
+    raise ImproperlyConfigured(f"SPOTIFY_APPS must be a JSON list of app objects: {exc}") from None
 SPOTIFY_TOKEN_KEY = _secret("SPOTIFY_TOKEN_KEY")  # Fernet key; empty: derived from SECRET_KEY
 SPOTIFY_TIMEOUT_SECONDS = env.float("SPOTIFY_TIMEOUT_SECONDS", default=10.0)
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=500 * 1024 * 1024)
@@ -285,6 +287,10 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=False)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The seed's session lifetime: 24 hours (Django's default would be two weeks).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=86400)
+if SESSION_COOKIE_AGE < 60:
+    raise ImproperlyConfigured("SESSION_COOKIE_AGE must be at least 60 seconds")
 
 # --- HTTPS and browser policy (docs/deployment.md, "Production settings") -----------------
 # Off by default so plain-HTTP development works; production turns them on.

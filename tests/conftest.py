@@ -112,12 +112,23 @@ def page(chromium):
 @pytest.fixture
 def spotify(settings):
     """A loopback Spotify (accounts + Web API) and the app credentials that match it."""
+    yield from _loopback_spotify(settings, "extended")
+
+
+@pytest.fixture(params=["extended", "development"])
+def spotify_both(request, settings):
+    """The loopback Spotify in each API dialect in turn, with an app of that mode."""
+    yield from _loopback_spotify(settings, request.param)
+
+
+def _loopback_spotify(settings, mode):
     from tests.fakes.spotify import FakeSpotify
 
-    server = FakeSpotify()
+    server = FakeSpotify(mode=mode)
     settings.SPOTIFY_ACCOUNTS_URL = server.url
     settings.SPOTIFY_API_URL = server.url
     settings.SPOTIFY_CLIENT_ID = server.client_id
     settings.SPOTIFY_CLIENT_SECRET = server.client_secret
+    settings.SPOTIFY_CLIENT_MODE = mode
     yield server
     server.stop()

@@ -53,11 +53,11 @@ def test_recent_plays_are_paginated(client, dashboard):
 
 
 def test_status_colors(client, dashboard):
-    assert client.get("/analytics/status/").json()["color"] == "#1DB954"
+    assert client.get("/analytics/status/").json()["color"] == "#1db954"
     Listener.objects.filter(pk=dashboard.pk).update(enabled=False, status_song=2)
     assert client.get("/analytics/status/").json()["color"] == "#FFD700"
     Listener.objects.filter(pk=dashboard.pk).update(status_song=0)
-    assert client.get("/analytics/status/").json()["color"] == "#FF4444"
+    assert client.get("/analytics/status/").json()["color"] == "#E10000"
 
 
 def test_endpoints_need_a_login_and_a_listener(client, django_user_model):

@@ -79,10 +79,17 @@ def test_settings_menu_closes_outside_and_actions_confirm(dashboard_page):
     page.wait_for_function("document.getElementById('status-label').textContent.startsWith('running')")
 
     page.click("#settings-button")
-    page.once("dialog", lambda dialog: dialog.accept())
+    page.once("dialog", lambda dialog: dialog.accept("not-my-name"))
+    page.click("#delete-user")
+    page.wait_for_selector("text=Nothing was deleted")
+    assert Listener.objects.filter(pk=listener.pk).exists()  # a wrong confirmation: kept
+
+    page.click("#settings-button")
+    page.once("dialog", lambda dialog: dialog.accept("frank"))
     page.click("#delete-user")
     page.wait_for_url("**/")
     assert not Listener.objects.filter(pk=listener.pk).exists()
+    assert not listener.user.__class__.objects.filter(username="frank").exists()
     assert page.errors == []
 
 
@@ -100,6 +107,15 @@ def test_the_import_panel_analyzes_an_upload(dashboard_page, tmp_path):
     assert page.locator("#import-run").is_disabled()
     page.set_input_files("#import-file", str(path))
     page.click("#import-analyze")
+    from listening.history_import import run_job
+    from listening.models import ImportJob
+
+    for _ in range(100):  # the worker's part, run here once the upload is queued
+        job = ImportJob.objects.filter(kind="analyze").first()
+        if job:
+            break
+        page.wait_for_timeout(100)
+    run_job(job.pk)
     page.wait_for_function("document.getElementById('import-message').textContent.includes('1 plays')")
     assert json.loads(page.locator("#import-stats").inner_text())["to_import"] == 1
     assert page.locator("#import-run").is_enabled()

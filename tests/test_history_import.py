@@ -50,7 +50,7 @@ def store(listener, seconds, track):
 
 def test_phase_1_exact_timestamps(tmp_path, listener):
     store(listener, 0, 1)
-    analysis = hi.analyze(export(tmp_path, [record(0, 1), record(300, 2)]), listener)
+    analysis = hi.analyze(export(tmp_path, [record(0, 1), record(3000, 2)]), listener)
     assert analysis.duplicates == {"exact": 1, "near": 0, "sequential": 0}
     assert analysis.to_import == 1
 
@@ -76,6 +76,42 @@ def test_phase_3_sequential_context(tmp_path, listener):
     assert lonely.duplicates["sequential"] == 0  # no stored neighbour: not a duplicate
 
 
+# The seed's phase 3, example by example: `epoch // 900` buckets, the stored plays of the
+# bucket and the one on either side, and the import's previous and next track ids.
+def test_seed_phase_3_previous_track_stored_in_the_bucket_before(tmp_path, listener):
+    store(listener, 800, 1)  # bucket 0
+    records = [record(1000, 1), record(2000, 2)]  # track 1 is near; track 2 is in bucket 2
+    analysis = hi.analyze(export(tmp_path, records), listener)
+    assert analysis.duplicates == {"exact": 0, "near": 1, "sequential": 0}  # bucket 0 is 2 away
+    records = [record(1000, 1), record(1500, 2)]  # track 2 in bucket 1: bucket 0 is adjacent
+    analysis = hi.analyze(export(tmp_path, records), listener)
+    assert analysis.duplicates == {"exact": 0, "near": 1, "sequential": 1}
+
+
+def test_seed_phase_3_next_track_stored_in_the_bucket_after(tmp_path, listener):
+    store(listener, 2 * 900 + 10, 7)  # bucket 2
+    records = [record(900 + 600, 6), record(3 * 900 + 100, 7)]  # 6 in bucket 1, 7 drifted
+    analysis = hi.analyze(export(tmp_path, records), listener)
+    assert analysis.duplicates["sequential"] == 1  # track 6: its next track 7 is in bucket 2
+    assert analysis.duplicates["near"] == 0 and analysis.to_import == 1  # 7 is 990 s away
+
+
+def test_seed_phase_3_does_not_need_the_play_s_own_track_stored(tmp_path, listener):
+    store(listener, 0, 1)
+    store(listener, 400, 3)
+    records = [record(0, 1), record(200, 2), record(400, 3)]  # 2 was never polled
+    analysis = hi.analyze(export(tmp_path, records), listener)
+    assert analysis.duplicates == {"exact": 2, "near": 0, "sequential": 1}
+
+
+def test_seed_phase_3_ignores_stored_tracks_that_are_not_neighbours(tmp_path, listener):
+    store(listener, 100, 9)  # stored in the same bucket, but not the previous or next track
+    records = [record(0, 1), record(200, 2), record(3000, 3)]
+    analysis = hi.analyze(export(tmp_path, records), listener)
+    assert analysis.duplicates == {"exact": 0, "near": 0, "sequential": 0}
+    assert analysis.to_import == 3
+
+
 def test_filters_short_incognito_podcasts_and_malformed(tmp_path, listener):
     records = [record(0, 1, ms=10_000), record(100, 2, incognito_mode=True),
                record(200, 3, episode_name="Ep 1", spotify_track_uri=None),
@@ -87,7 +123,8 @@ def test_filters_short_incognito_podcasts_and_malformed(tmp_path, listener):
     assert analysis.as_dict()["per_year"] == {"2024": 1}
 
 
-def test_execute_is_idempotent_and_counts_plays(tmp_path, listener):
+def test_execute_is_idempotent_and_counts_plays(tmp_path, listener, settings):
+    settings.IMPORT_MAX_RATIO = 1000  # this synthetic export compresses ~100x; a real one ~10x
     path = export(tmp_path, [record(n * 300, n % 3) for n in range(2500)])
     first = hi.analyze(path, listener)
     assert hi.execute(listener, first) == 2500
@@ -166,8 +203,11 @@ def test_analyze_endpoint_streams_the_upload_and_writes_nothing(client, member, 
     path = export(tmp_path, [record(0, 1), record(300, 2), record(600, 3, ms=1000)])
     with open(path, "rb") as handle:
         response = client.post("/analytics/analyzeHistoricalImport/", {"file": handle})
-    body = response.json()
-    assert response.status_code == 200 and body["to_import"] == 2 and body["filtered"]["short"] == 1
+    assert response.status_code == 202 and response.json()["kind"] == "analyze"
+    hi.run_job(response.json()["job_id"])  # what the worker runs
+    body = client.get(response.json()["status_url"]).json()
+    assert body["status"] == "done"
+    assert body["stats"]["to_import"] == 2 and body["stats"]["filtered"]["short"] == 1
     assert not ListeningEvent.objects.exists()
     bad = client.post("/analytics/analyzeHistoricalImport/",
                       {"file": io.BytesIO(b"not a zip")})
@@ -182,7 +222,8 @@ def test_uploads_over_the_limit_get_413(client, member, tmp_path, settings):
     assert response.status_code == 413
 
 
-def test_execute_runs_as_a_job_with_progress(client, member, tmp_path):
+def test_execute_runs_as_a_job_with_progress(client, member, tmp_path, settings):
+    settings.IMPORT_MAX_RATIO = 1000  # this synthetic export compresses ~100x; a real one ~10x
     from listening.history_import import run_job
     from listening.models import ImportJob
 

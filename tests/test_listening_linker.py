@@ -160,8 +160,9 @@ def test_the_command_prints_the_summary_and_exits_0(spotify):
     seed_tracks(spotify, 2)
     out = io.StringIO()
     call_command("link_artists", "--pace", "0", stdout=out)
-    assert json.loads(out.getvalue()) == {"success": True, "successful_links": 2,
-                                          "failed_links": 0, "total_processed": 2}
+    assert json.loads(out.getvalue()) == {
+        "success": True, "successful_links": 2, "failed_links": 0, "total_processed": 2,
+        "apps": {spotify.client_id: {"mode": "extended", "method": "batch", "requests": 1}}}
 
 
 def test_without_a_listener_the_linker_fails_clearly(spotify):

@@ -35,15 +35,37 @@ def test_a_stop_during_a_call_waits_for_it_to_finish(member):
     assert Listener.objects.get(pk=member.pk).status_song == Listener.Status.STOPPED
 
 
-def test_delete_removes_the_listener_and_its_plays_but_not_shared_tracks(client, member):
+def test_delete_user_needs_the_username_as_confirmation(client, member):
+    for confirm in (None, "", "CAROL", "yes"):
+        response = client.post("/analytics/service/delete",
+                               {} if confirm is None else {"confirm": confirm}, follow=True)
+        assert b"Nothing was deleted" in response.content
+    assert Listener.objects.filter(pk=member.pk).exists() and member.user.__class__.objects \
+        .filter(username="carol").exists()
+
+
+def test_delete_user_removes_the_account_and_everything_of_it(client, member, tmp_path,
+                                                              django_user_model):
+    from listening.models import ImportJob, Playlist
+
+    other = Listener.objects.create(spotify_id="other")
     track = Track.objects.create(id="t" * 22, name="Song")
-    ListeningEvent.objects.create(listener=member, track=track,
-                                  played_at=datetime(2026, 1, 1, tzinfo=dt_timezone.utc))
-    PlayCount.objects.create(listener=member, track=track, count=1)
-    response = client.post("/analytics/service/delete")
+    for listener in (member, other):
+        ListeningEvent.objects.create(listener=listener, track=track,
+                                      played_at=datetime(2026, 1, 1, tzinfo=dt_timezone.utc))
+        PlayCount.objects.create(listener=listener, track=track, count=1)
+    Playlist.objects.create(id="p1", listener=member, name="Mix")
+    upload = tmp_path / "queued.zip"
+    upload.write_bytes(b"PK")
+    ImportJob.objects.create(listener=member, upload_path=str(upload))
+    response = client.post("/analytics/service/delete", {"confirm": "carol"})
     assert response.status_code == 302
-    assert not Listener.objects.exists() and not ListeningEvent.objects.exists()
-    assert Track.objects.exists()
+    assert not django_user_model.objects.filter(username="carol").exists()
+    assert list(Listener.objects.all()) == [other]
+    assert list(ListeningEvent.objects.values_list("listener", flat=True)) == [other.pk]
+    assert PlayCount.objects.get().listener == other
+    assert not Playlist.objects.exists() and not ImportJob.objects.exists()
+    assert not upload.exists() and Track.objects.exists()  # tracks are shared: they stay
     assert "_auth_user_id" not in client.session  # logged out
 
 

@@ -73,6 +73,7 @@ def test_a_code_spotify_rejects_stores_nothing(client, spotify):
 
 def test_a_new_listener_goes_to_an_app_with_room(client, spotify, settings):
     settings.SPOTIFY_APP_MAX_USERS = 1
+    settings.SPOTIFY_CLIENT_MODE = "development"
     settings.SPOTIFY_APPS = [{"client_id": "second-app", "client_secret": "s2"}]
     Listener.objects.create(spotify_id="existing", app_client_id=spotify.client_id)
     _, query = start(client)

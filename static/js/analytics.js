@@ -22,7 +22,16 @@
                y: {ticks: {color: c.muted}, grid: {color: c.grid}, beginAtZero: true}}};
   }
 
+  // Truthful empty states: a blank chart says so, with what to do about it.
+  function empty(id, isEmpty) {
+    var note = document.querySelector('.empty[data-for="' + id + '"]');
+    note.textContent = "No plays in this range. Choose a longer range above, or import your Spotify history below.";
+    note.hidden = !isEmpty;
+    $(id).hidden = isEmpty;
+  }
+
   function draw(id, type, labels, values, horizontal) {
+    empty(id, values.length === 0);
     var c = palette();
     var config = {type: type, data: {labels: labels, datasets: [{data: values, borderColor: c.accent,
       backgroundColor: type === "line" ? c.accent + "33" : c.ok, fill: type === "line", tension: .25}]},
@@ -65,6 +74,7 @@
     });
     get("/analytics/heatmap/?days=" + days).then(function (d) {
       var max = Math.max(1, Math.max.apply(null, d.grid.map(function (row) { return Math.max.apply(null, row); })));
+      empty("heatmap", d.grid.every(function (row) { return row.every(function (n) { return n === 0; }); }));
       var names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
       $("heatmap").innerHTML = d.grid.map(function (row, i) {
         return "<tr><th>" + names[i] + "</th>" + row.map(function (n) {
@@ -80,6 +90,9 @@
     get("/analytics/status/").then(function (s) {
       $("status-dot").style.background = s.color;
       $("status-label").textContent = s.status + " · " + s.mode;
+      $("status-label").className = "status-badge status-" + s.status.replace(/ /g, "-");
+      $("status-error").textContent = s.error ? "Polling failed: " + s.error : "";
+      $("status-error").hidden = !s.error;
     });
   }
 
@@ -114,6 +127,13 @@
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
+  Array.prototype.forEach.call(menu.querySelectorAll("form[data-prompt]"), function (form) {
+    form.addEventListener("submit", function (event) {
+      var typed = window.prompt(form.dataset.prompt, "");
+      if (typed === null) { event.preventDefault(); return; }
+      form.querySelector('input[name="confirm"]').value = typed;
+    });
+  });
 
   function upload(url) {
     var file = $("import-file").files[0];
@@ -124,15 +144,35 @@
       .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); });
   }
 
+  // Both buttons upload the file and get a job back; the worker does the reading.
+  function follow(statusUrl, showProgress, done) {
+    var bar = $("import-progress");
+    bar.hidden = !showProgress;
+    var timer = setInterval(function () {
+      get(statusUrl).then(function (s) {
+        bar.max = Math.max(1, s.total);
+        bar.value = s.done;
+        if (showProgress) $("import-message").textContent = s.status + ": " + s.done + " / " + s.total;
+        if (s.status === "done" || s.status === "failed") {
+          clearInterval(timer);
+          if (s.status === "failed") { $("import-message").textContent = s.error; return; }
+          done(s);
+        }
+      });
+    }, 500);
+  }
+
   $("import-analyze").addEventListener("click", function () {
     var sent = upload("/analytics/analyzeHistoricalImport/");
     if (!sent) return;
     $("import-message").textContent = "Analyzing…";
     sent.then(function (a) {
       if (!a.ok) { $("import-message").textContent = a.body.error.message; return; }
-      $("import-stats").textContent = JSON.stringify(a.body, null, 1);
-      $("import-message").textContent = a.body.to_import + " plays to import.";
-      $("import-run").disabled = a.body.to_import === 0;
+      follow(a.body.status_url, false, function (s) {
+        $("import-stats").textContent = JSON.stringify(s.stats, null, 1);
+        $("import-message").textContent = s.stats.to_import + " plays to import.";
+        $("import-run").disabled = s.stats.to_import === 0;
+      });
     });
   });
 
@@ -142,20 +182,10 @@
     $("import-run").disabled = true;
     sent.then(function (a) {
       if (!a.ok) { $("import-message").textContent = a.body.error.message; return; }
-      var bar = $("import-progress");
-      bar.hidden = false;
-      var timer = setInterval(function () {
-        get(a.body.status_url).then(function (s) {
-          bar.max = Math.max(1, s.total);
-          bar.value = s.done;
-          $("import-message").textContent = s.status + ": " + s.done + " / " + s.total;
-          if (s.status === "done" || s.status === "failed") {
-            clearInterval(timer);
-            if (s.error) $("import-message").textContent = s.error;
-            load();
-          }
-        });
-      }, 500);
+      follow(a.body.status_url, true, function (s) {
+        $("import-message").textContent = "Imported " + s.done + " plays.";
+        load();
+      });
     });
   });
 

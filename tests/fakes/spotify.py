@@ -1,6 +1,13 @@
 """A real HTTP server on loopback speaking the slice of Spotify's accounts service and Web API
 songhub uses. Tests and benches point SPOTIFY_ACCOUNTS_URL and SPOTIFY_API_URL at it.
 
+It plays either API dialect (`mode`): "extended" is the full Web API; "development" is what
+Spotify serves Development Mode apps since 2026-03-09: 403 on the playlist `/tracks` path and
+on the batch endpoints (`/v1/tracks?ids=`, `/v1/artists?ids=`, `/v1/albums?ids=`), playlist
+entries under `item`, simplified playlists with `items: {href, total}`, and the removed fields
+(`popularity`, `available_markets`, `followers`, `genres`, `country`, `email`, `product`,
+`explicit_content`) absent. `/items` works in both.
+
 Tokens it issues are random; `expire_all_tokens()` makes every current access token answer
 401 (as an expired one does). Failures (429 with Retry-After, 5xx) can be injected; requests are
 counted per endpoint and `latency` adds a delay to every answer.
@@ -19,8 +26,14 @@ from urllib.parse import parse_qs, urlparse
 
 
 class FakeSpotify:
-    def __init__(self, client_id="songhub-app", client_secret="app-secret", latency=0.0):
+    def __init__(self, client_id="songhub-app", client_secret="app-secret", latency=0.0,
+                 mode="extended"):
+        assert mode in ("extended", "development")
         self.client_id, self.client_secret, self.latency = client_id, client_secret, latency
+        self.mode = mode
+        self.in_flight = self.max_in_flight = 0  # concurrent GET /v1/tracks/{id}
+        self.per_id_delay = 0.0  # extra time each GET /v1/tracks/{id} takes (overlap tests)
+        self.per_id_429_after: int | None = None  # GET /v1/tracks/{id} answers 429 past this
         self.counts: Counter = Counter()
         self.tracks: dict[str, dict] = {}  # id -> Web API track object
         self.users: dict[str, dict] = {}  # refresh token -> {"id", "display_name"}
@@ -70,7 +83,7 @@ class FakeSpotify:
                      snapshot: str = "s1"):
         self.playlists.setdefault(spotify_id, []).append(
             {"id": playlist_id, "name": name, "snapshot_id": snapshot,
-             "tracks": {"total": len(track_ids)}})
+             "total": len(track_ids)})
         self.playlist_tracks[playlist_id] = list(track_ids)
 
     def _page(self, path, items, query, default_limit):
@@ -86,8 +99,27 @@ class FakeSpotify:
 
     def add_track(self, track_id: str, name: str, artists: list[tuple[str, str]]):
         self.tracks[track_id] = {"id": track_id, "name": name, "duration_ms": 200000,
-                                 "album": {"name": f"{name} (album)"},
+                                 "type": "track", "popularity": 50,
+                                 "available_markets": ["US", "DE"],
+                                 "album": {"name": f"{name} (album)", "available_markets": ["US"]},
                                  "artists": [{"id": a, "name": n} for a, n in artists]}
+
+    # -- the two dialects -----------------------------------------------------------------
+    REMOVED = {"popularity", "available_markets", "followers", "genres", "country", "email",
+               "product", "explicit_content"}
+
+    def shape(self, obj):
+        """An object as this dialect sends it (removed fields dropped in development mode)."""
+        if self.mode == "extended" or not isinstance(obj, dict):
+            return obj
+        return {k: self.shape(v) for k, v in obj.items() if k not in self.REMOVED}
+
+    def simplified_playlist(self, playlist: dict) -> dict:
+        key = "items" if self.mode == "development" else "tracks"
+        body = {k: v for k, v in playlist.items() if k != "total"}
+        body[key] = {"href": f"{self.url}/v1/playlists/{playlist['id']}/{key}",
+                     "total": playlist["total"]}
+        return body
 
     def expire_all_tokens(self):
         with self.lock:
@@ -175,25 +207,35 @@ class FakeSpotify:
                                                       "message": "The access token expired"}})
                 user = fake.users[refresh]
                 fake.requests_by_user[user["id"]] += 1
+                dev = fake.mode == "development"
                 if path == "/v1/me":
-                    return self.reply(200, {**user, "type": "user"})
+                    return self.reply(200, fake.shape({
+                        **user, "type": "user", "country": "US", "email": "x@example.invalid",
+                        "product": "premium", "followers": {"total": 3},
+                        "explicit_content": {"filter_enabled": False}}))
                 if path == "/v1/me/player/recently-played":
                     after = int(query.get("after", ["0"])[0])
                     limit = int(query.get("limit", ["20"])[0])
-                    items = [i for i in fake.history.get(user["id"], [])
+                    items = [fake.shape(i) for i in fake.history.get(user["id"], [])
                              if _ms(i["played_at"]) > after][:limit]
                     cursors = {"after": str(_ms(items[0]["played_at"])),
                                "before": str(_ms(items[-1]["played_at"]))} if items else None
                     return self.reply(200, {"items": items, "cursors": cursors,
                                             "limit": limit, "next": None})
                 if path == "/v1/me/playlists":
-                    return self.reply(200, fake._page(path, fake.playlists.get(user["id"], []),
-                                                      query, 20))
-                if path.startswith("/v1/playlists/") and path.endswith("/tracks"):
+                    lists = [fake.simplified_playlist(p) for p in fake.playlists.get(user["id"], [])]
+                    return self.reply(200, fake._page(path, lists, query, 20))
+                if path.startswith("/v1/playlists/") and path.endswith(("/tracks", "/items")):
+                    if dev and path.endswith("/tracks"):
+                        return self.reply(403, {"error": {"status": 403, "message": "Forbidden"}})
+                    key = "track" if path.endswith("/tracks") else "item"
                     playlist_id = path.split("/")[3]
-                    rows = [{"added_at": "2026-01-01T00:00:00Z", "track": fake.tracks.get(t)}
+                    rows = [{"added_at": "2026-01-01T00:00:00Z",
+                             key: fake.shape(fake.tracks.get(t))}
                             for t in fake.playlist_tracks.get(playlist_id, [])]
                     return self.reply(200, fake._page(path, rows, query, 100))
+                if dev and path in ("/v1/tracks", "/v1/artists", "/v1/albums"):
+                    return self.reply(403, {"error": {"status": 403, "message": "Forbidden"}})
                 if path == "/v1/me/player/currently-playing":
                     body = fake.playing.get(user["id"])
                     return self.reply(204) if body is None else self.reply(200, body)
@@ -204,7 +246,18 @@ class FakeSpotify:
                                                           "message": "Too many ids requested"}})
                     return self.reply(200, {"tracks": [fake.tracks.get(i) for i in ids]})
                 if path.startswith("/v1/tracks/"):
-                    track = fake.tracks.get(path.rsplit("/", 1)[1])
+                    if fake.per_id_429_after is not None and \
+                            fake.counts["/v1/tracks/{id}"] > fake.per_id_429_after:
+                        return self.reply(429, {"error": {"status": 429}}, {"Retry-After": "30"})
+                    with fake.lock:
+                        fake.in_flight += 1
+                        fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                    try:
+                        time.sleep(fake.per_id_delay)
+                        track = fake.shape(fake.tracks.get(path.rsplit("/", 1)[1]))
+                    finally:
+                        with fake.lock:
+                            fake.in_flight -= 1
                     return self.reply(200 if track else 404, track or {"error": {"status": 404}})
                 self.reply(404, {"error": {"status": 404}})
 
