@@ -278,6 +278,7 @@ HISTORY_POLL_SECONDS = env.float("HISTORY_POLL_SECONDS", default=1200.0)
 REALTIME_POLL_SECONDS = env.float("REALTIME_POLL_SECONDS", default=5.0)
 PLAYLIST_SCAN_SECONDS = env.float("PLAYLIST_SCAN_SECONDS", default=86400.0)
 POLL_THREADS = env.int("POLL_THREADS", default=16)
+POLL_START_RATE = env.float("POLL_START_RATE", default=100.0)  # first polls per second per worker
 WORKER_POLLING = _bool("WORKER_POLLING", default=True)  # listeners are polled by workers
 
 # --- Logging: one line per event on stdout, with request / task ids -------------------------
