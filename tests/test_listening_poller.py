@@ -112,3 +112,18 @@ def test_a_stop_during_a_long_call_shows_stopping_until_the_call_ends(spotify):
     call.join(10)
     poller.flush()
     assert Listener.objects.get(pk=person.pk).status_song == Status.STOPPED
+
+
+@pytest.mark.django_db
+def test_a_start_rate_of_zero_stops_start_up_with_a_clear_message(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.helpers import subprocess_env
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = "
+                               "'songhub.settings'; django.setup()"],
+        env=subprocess_env(tmp_path, POLL_START_RATE="0"), capture_output=True, text=True,
+        timeout=60)
+    assert result.returncode != 0 and "POLL_START_RATE must be a positive" in result.stderr
