@@ -4,6 +4,9 @@ history: `GET /v1/me/player/recently-played?limit=50&after=<last stored play>`; 
 item is a play. realtime: `GET /v1/me/player/currently-playing`; a play counts when something
 is playing, it is a track, more than 30 s in, and not the track counted last. hybrid: both,
 realtime counting only local files (history cannot see them).
+
+A poll returns how many plays it counted; the caller records when it polled
+(`listening.poller` batches those writes for all listeners of a worker).
 """
 
 from __future__ import annotations
@@ -85,13 +88,11 @@ def poll_history(client: SpotifyClient, listener: Listener) -> int:
         if listener.mode == Listener.Mode.HYBRID and track.get("is_local"):
             continue  # realtime counts local files in hybrid mode
         counted += record_play(listener, play_from_track(track, played_at))
-    Listener.objects.filter(pk=listener.pk).update(last_history_poll=timezone.now())
     return counted
 
 
 def poll_realtime(client: SpotifyClient, listener: Listener) -> int:
     body = client.get("/v1/me/player/currently-playing")
-    Listener.objects.filter(pk=listener.pk).update(last_realtime_poll=timezone.now())
     if not body or not body.get("is_playing") or body.get("currently_playing_type") != "track":
         return 0
     track = body.get("item") or {}

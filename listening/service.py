@@ -52,10 +52,16 @@ def delete_data(listener: Listener) -> None:
     Listener.objects.filter(pk=listener.pk).delete()
 
 
-def poll_started(listener_id: int) -> None:
-    Listener.objects.filter(pk=listener_id, enabled=True).update(status_song=Status.PROCESSING)
+def poll_started(*listener_ids: int) -> None:
+    """A poll of these listeners is in flight (the poller reports calls that outlast a flush)."""
+    Listener.objects.filter(pk__in=listener_ids, enabled=True).update(
+        status_song=Status.PROCESSING)
 
 
-def poll_finished(listener_id: int) -> None:
-    Listener.objects.filter(pk=listener_id, enabled=True).update(status_song=Status.RUNNING)
-    Listener.objects.filter(pk=listener_id, enabled=False).update(status_song=Status.STOPPED)
+def poll_finished(*listener_ids: int) -> None:
+    """Their polls ended: running, or stopped if the service was stopped meanwhile. Rows
+    already in that state are not rewritten (this runs for every poll)."""
+    Listener.objects.filter(pk__in=listener_ids, enabled=True).exclude(
+        status_song=Status.RUNNING).update(status_song=Status.RUNNING)
+    Listener.objects.filter(pk__in=listener_ids, enabled=False).exclude(
+        status_song=Status.STOPPED).update(status_song=Status.STOPPED)

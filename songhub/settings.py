@@ -342,6 +342,9 @@ HISTORY_POLL_SECONDS = env.float("HISTORY_POLL_SECONDS", default=1200.0)
 REALTIME_POLL_SECONDS = env.float("REALTIME_POLL_SECONDS", default=5.0)
 PLAYLIST_SCAN_SECONDS = env.float("PLAYLIST_SCAN_SECONDS", default=86400.0)
 POLL_THREADS = env.int("POLL_THREADS", default=16)
+POLL_START_RATE = env.float("POLL_START_RATE", default=100.0)  # first polls per second per worker
+if POLL_START_RATE <= 0:
+    raise ImproperlyConfigured("POLL_START_RATE must be a positive number of polls per second")
 WORKER_POLLING = _bool("WORKER_POLLING", default=True)  # listeners are polled by workers
 # Long job rows (sync runs, imports) beat while their owner lives (songhub.runs); a RUNNING
 # row silent for RUN_STALE_SECONDS lost its owner and is marked failed.

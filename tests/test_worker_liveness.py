@@ -3,7 +3,10 @@
 import os
 import subprocess
 import sys
+import threading
 import time
+
+import pytest
 
 
 def probe(path, interval="1"):
@@ -29,3 +32,41 @@ def test_the_heartbeat_thread_touches_the_file(tmp_path, settings, monkeypatch):
     monkeypatch.setenv("WORKER_HEARTBEAT_FILE", str(tmp_path / "beat"))
     signals._touch_liveness_file()
     assert probe(tmp_path / "beat").returncode == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeats_keep_a_fixed_rate_when_a_beat_is_slow(settings, monkeypatch, tmp_path):
+    """The failover bound counts one heartbeat interval: a slow beat must not stretch it."""
+    from django.db import connection
+
+    from workers import registry, signals
+
+    settings.WORKER_HEARTBEAT_SECONDS = 0.3
+    monkeypatch.setenv("WORKER_HEARTBEAT_FILE", str(tmp_path / "beat"))
+    beats = []
+    real_heartbeat = registry.heartbeat
+
+    def slow_heartbeat(worker_id):
+        beats.append(time.monotonic())
+        healthy = real_heartbeat(worker_id)
+        time.sleep(0.15)  # a slow database round trip
+        return healthy
+
+    monkeypatch.setattr(registry, "heartbeat", slow_heartbeat)
+    registry.register("w-fixed-rate")
+    stop = threading.Event()
+
+    def beat():
+        try:
+            signals._beat_forever("w-fixed-rate", stop)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat)
+    thread.start()
+    time.sleep(2.0)
+    stop.set()
+    thread.join(5)
+    gaps = [b - a for a, b in zip(beats, beats[1:])]
+    assert len(gaps) >= 4
+    assert sum(gaps) / len(gaps) == pytest.approx(0.3, abs=0.05)  # not 0.3 + 0.15

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from celery.signals import worker_ready, worker_shutdown
@@ -25,13 +26,19 @@ def _touch_liveness_file() -> None:
 
 
 def _beat_forever(worker_id: str, stop: threading.Event) -> None:
+    """Beat at a fixed rate: each beat is due WORKER_HEARTBEAT_SECONDS after the previous one
+    was due, however long the beat itself took, so failover stays within the documented bound
+    (docs/listening.md)."""
     _balance(worker_id)
-    while not stop.wait(settings.WORKER_HEARTBEAT_SECONDS):
+    due = time.monotonic() + settings.WORKER_HEARTBEAT_SECONDS
+    while not stop.wait(max(0.0, due - time.monotonic())):
+        due += settings.WORKER_HEARTBEAT_SECONDS
         _state["healthy"] = registry.heartbeat(worker_id)
         if _state["healthy"]:
             _balance(worker_id)
             _reap_runs()
         _touch_liveness_file()
+        due = max(due, time.monotonic())  # a beat that overran (database outage) is not repeated
 
 
 def _reap_runs() -> None:
@@ -45,20 +52,28 @@ def _reap_runs() -> None:
 
 
 def _balance(worker_id: str) -> None:
-    """Take this worker's share of listeners and hand it to the poll scheduler."""
+    """Take this worker's share of listeners and hand their poll jobs to the scheduler."""
     scheduler = _state.get("scheduler")
     if scheduler is None:
         return
-    from listening.models import Listener
+    from listening.poller import jobs_for
 
     from . import assignment
 
     try:
-        owned = assignment.balance(worker_id)
-        modes = dict(Listener.objects.filter(pk__in=owned).values_list("pk", "mode"))
-        scheduler.set_owned(modes)
+        scheduler.set_jobs(jobs_for(assignment.balance(worker_id)))
     except DatabaseError as exc:  # keep polling what we had; try again next beat
         logger.error("worker %s could not rebalance: %s", worker_id, exc)
+
+
+def start_polling():
+    from listening.poller import ListenerPoller
+
+    from .scheduler import Scheduler
+
+    poller = ListenerPoller(threads=settings.POLL_THREADS)
+    return Scheduler(poller, flush=poller.flush, threads=settings.POLL_THREADS,
+                     start_rate=settings.POLL_START_RATE).start()
 
 
 @worker_ready.connect
@@ -72,9 +87,7 @@ def on_worker_ready(sender=None, **kwargs):
         logger.error("worker %s could not register yet: %s", worker_id, exc)
     _touch_liveness_file()
     if settings.WORKER_POLLING:
-        from .scheduler import PollScheduler
-
-        _state["scheduler"] = PollScheduler().start()
+        _state["scheduler"] = start_polling()
     threading.Thread(
         target=_beat_forever, args=(worker_id, _state["stop"]), name="songhub-heartbeat",
         daemon=True,

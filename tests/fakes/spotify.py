@@ -135,6 +135,9 @@ class FakeSpotify:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: with Nagle on, the body waits for the
+            # client's delayed ACK (~40 ms), which the latency figures must not include
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass
