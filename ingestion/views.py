@@ -13,7 +13,7 @@ from . import search
 from .models import Song
 from .songlist import load_index
 from .store import SongStore
-from .transposed import transposed_page
+from .transposed import page_etag, transposed_page
 
 ASSET_CACHE = {"public": True, "max_age": 300}
 
@@ -110,7 +110,7 @@ def _page_etag(request, song_id, page):
     song = Song.objects.filter(pk=song_id).only("image_etag").first()
     if not song or not song.image_etag:
         return None
-    return f"{song.image_etag}-{page}-k{_semitones(request)}"
+    return page_etag(song.image_etag, page, _semitones(request))
 
 
 @require_GET

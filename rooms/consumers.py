@@ -4,12 +4,15 @@ Flow: connect -> ["handshake", {client_type}] -> ["join_room", {room_id, passwor
 -> commands. Every command is a thin call into rooms.services; events come back through the
 channel layer group of the room (rooms.events). Nothing a client sends can crash the
 connection: bad frames get an `error` frame, and an optional `request_id` gets an `ack`.
+
+Consistency: after the snapshot (`room_state`, at `room_version` V) the consumer forwards only
+events newer than V. If the channel layer lost events (Redis down), the consumer notices at
+its next ping that the room's version moved past what it forwarded and sends a fresh snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -19,17 +22,47 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from django.conf import settings
 
-from . import services
+from . import events, guests, karaoke, services
 from .events import now_ts, room_group
 
 logger = logging.getLogger(__name__)
 
 CLIENT_TYPES = ("controller", "display", "viewer")
-CONTROLLER_COMMANDS = {"select_song", "set_page", "queue_song", "remove_song", "queue_next_song",
-                       "clear_queue", "play_next", "play_song", "pause_song", "set_volume",
-                       "player_state", "set_queue_mode"}
+CONTROLLER_COMMANDS = {"select_song", "set_page", "queue_next_song", "move_song", "clear_queue",
+                       "play_next", "play_song", "pause_song", "set_volume", "player_state",
+                       "set_queue_mode", "set_guests_can_queue"}
 DISPLAY_COMMANDS = {"update_player_state", "video_loaded"}
-ANY_MEMBER_COMMANDS = {"set_key", "leave_room"}
+# the service decides (guests may queue when the host allows; only the host closes)
+ANY_MEMBER_COMMANDS = {"set_key", "leave_room", "queue_song", "remove_song", "close_room"}
+COMMANDS = {
+    "select_song": lambda room, actor, p: services.select_song(room, actor, p.get("song_id")),
+    "set_page": lambda room, actor, p: services.set_page(room, actor, p.get("page")),
+    "queue_song": lambda room, actor, p: karaoke.queue_song(room, actor, p),
+    "remove_song": lambda room, actor, p: karaoke.remove_song(room, actor, p.get("entry_id")),
+    "queue_next_song": lambda room, actor, p: karaoke.queue_next_song(room, actor,
+                                                                      p.get("entry_id")),
+    "move_song": lambda room, actor, p: karaoke.move_song(room, actor, p.get("entry_id"),
+                                                          p.get("position")),
+    "clear_queue": lambda room, actor, p: karaoke.clear_queue(room, actor),
+    "set_queue_mode": lambda room, actor, p: karaoke.set_queue_mode(room, actor, p.get("mode")),
+    "set_guests_can_queue": lambda room, actor, p: karaoke.set_guests_can_queue(
+        room, actor, p.get("allowed")),
+    "play_next": lambda room, actor, p: karaoke.play_next(room, actor),
+    "play_song": lambda room, actor, p: karaoke.control_player(room, actor,
+                                                               play_state="playing"),
+    "pause_song": lambda room, actor, p: karaoke.control_player(room, actor,
+                                                                play_state="paused"),
+    "set_volume": lambda room, actor, p: karaoke.control_player(room, actor,
+                                                                volume=p.get("volume")),
+    "player_state": lambda room, actor, p: karaoke.report_player_state(room, actor, p, True),
+    "update_player_state": lambda room, actor, p: karaoke.report_player_state(room, actor, p,
+                                                                              False),
+    "video_loaded": lambda room, actor, p: karaoke.report_player_state(room, actor, p, False),
+    "set_key": lambda room, actor, p: services.participant_json(services.set_personal_key(
+        actor, p.get("transpose", 0), p.get("capo", 0))),
+    "leave_room": lambda room, actor, p: {"room_closed": services.leave(actor)},
+    "close_room": lambda room, actor, p: services.close_room(room, actor) or {"closed": True},
+}
 
 
 class ProtocolError(Exception):
@@ -67,6 +100,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(settings.ROOMS_MESSAGES_PER_SECOND, settings.ROOMS_MESSAGE_BURST)
         self.pending_count = None
         self.count_flush = None
+        self.seen_version = 0  # newest room_version this client has (snapshot or event)
+        self.subscribed = False
+        self.behind_since = None  # a room version seen in the database but not yet forwarded
         await self.accept()
         self.pinger = asyncio.create_task(self.ping_forever())
 
@@ -83,7 +119,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.count_flush:
             self.count_flush.cancel()
         if self.room_id is not None:
-            await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
+            try:
+                await self.channel_layer.group_discard(room_group(self.room_id),
+                                                       self.channel_name)
+            except Exception as exc:  # layer down: the subscription dies with the socket
+                logger.warning("room %s: group_discard failed: %r", self.room_id, exc)
             await database_sync_to_async(services.disconnect)(self.channel_name)
 
     # -- frames in ------------------------------------------------------------------------
@@ -93,6 +133,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             name, payload = self.parse(text_data, bytes_data)
             request_id = payload.get("request_id")
+            if not isinstance(request_id, (str, int, type(None))) or isinstance(request_id, bool):
+                request_id = None
+                raise ProtocolError("VALIDATION_ERROR", "request_id must be text or a number.")
             result = await self.dispatch_command(name, payload)
             if request_id is not None:
                 await self.send_frame("ack", {"request_id": request_id, "success": True,
@@ -116,9 +159,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             raise ProtocolError("VALIDATION_ERROR", "Too many messages; slow down.",
                                 {"reason": "rate_limited"})
         try:
-            frame = json.loads(text_data)
-        except ValueError:
-            raise ProtocolError("VALIDATION_ERROR", "Malformed JSON.") from None
+            frame = events.decode(text_data)
+        except events.BadJSON as exc:
+            raise ProtocolError("VALIDATION_ERROR", str(exc)) from None
         if (not isinstance(frame, list) or len(frame) != 2 or not isinstance(frame[0], str)
                 or not isinstance(frame[1], dict)):
             raise ProtocolError("VALIDATION_ERROR", "Frames are [name, {payload}] arrays.")
@@ -148,6 +191,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
                                 {"command": name, "client_type": self.client_type})
         return await database_sync_to_async(self.run_command)(name, payload)
 
+    def run_command(self, name: str, payload: dict):
+        return COMMANDS[name](self.room_id, self.refresh_participant(), payload)
+
     def handshake(self, payload: dict) -> dict:
         client_type = payload.get("client_type")
         if client_type not in CLIENT_TYPES:
@@ -161,61 +207,54 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def join_room(self, payload: dict) -> dict:
         if self.room_id is not None:
             raise ProtocolError("VALIDATION_ERROR", "Already in a room.")
-        user = self.scope.get("user")
+        client = self.scope.get("client") or ("?",)
         participant = await database_sync_to_async(services.join)(
-            payload.get("room_id"), user=user, guest_name=str(payload.get("name") or ""),
-            role=self.client_type, password=str(payload.get("password") or ""))
+            payload.get("room_id"), user=self.scope.get("user"), guest_name=payload.get("name"),
+            role=self.client_type, password=payload.get("password"),
+            guest_key=guests.read(self.scope.get("cookies")), client_key=str(client[0]))
         self.participant = participant
         self.room_id = participant.room_id
-        # Subscribe first: events committed while the snapshot is read queue up behind it.
-        await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
+        await self.send_snapshot()
+        return {"room_id": self.room_id, "participant_id": participant.pk, "role": participant.role}
+
+    async def send_snapshot(self) -> None:
+        """(Re)subscribe, then send the full state. Subscribing first means events committed
+        while the snapshot is read queue up behind it; `room_event` drops those it covers."""
+        await self.subscribe()
         snapshot = await database_sync_to_async(self.snapshot_and_connect)()
+        self.seen_version, self.behind_since = snapshot["room_version"], None
         await self.send_frame("room_state", snapshot)
         if snapshot["song"]["song_id"] is not None:
             await self.send_frame("song_updated", snapshot["song"])
         await self.send_frame("queue_update", snapshot["queue"])
         await self.send_frame("player_state", snapshot["player_state"])
-        return {"room_id": self.room_id, "participant_id": participant.pk, "role": participant.role}
+
+    async def subscribe(self) -> None:
+        if self.subscribed:
+            return
+        try:
+            await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
+            self.subscribed = True
+        except Exception as exc:  # layer down: joined anyway; check_in_sync retries
+            logger.warning("room %s: group_add failed: %r", self.room_id, exc)
 
     def snapshot_and_connect(self) -> dict:
         services.connect(self.room_id, self.participant, self.channel_name, self.client_type)
         return services.snapshot(services.get_open_room(self.room_id))
 
-    def run_command(self, name: str, payload: dict):
-        room_id, actor = self.room_id, self.refresh_participant()
-        if name == "select_song":
-            return services.select_song(room_id, actor, payload.get("song_id"))
-        if name == "set_page":
-            return services.set_page(room_id, actor, payload.get("page"))
-        if name == "queue_song":
-            return services.queue_song(room_id, actor, payload)
-        if name == "remove_song":
-            return services.remove_song(room_id, actor, payload.get("entry_id"))
-        if name == "queue_next_song":
-            return services.queue_next_song(room_id, actor, payload.get("entry_id"))
-        if name == "clear_queue":
-            return services.clear_queue(room_id, actor)
-        if name == "set_queue_mode":
-            return services.set_queue_mode(room_id, actor, payload.get("mode"))
-        if name == "play_next":
-            return services.play_next(room_id, actor)
-        if name == "play_song":
-            return services.control_player(room_id, actor, play_state="playing")
-        if name == "pause_song":
-            return services.control_player(room_id, actor, play_state="paused")
-        if name == "set_volume":
-            return services.control_player(room_id, actor, volume=payload.get("volume"))
-        if name == "player_state":
-            return services.report_player_state(room_id, actor, payload, controller=True)
-        if name in ("update_player_state", "video_loaded"):
-            return services.report_player_state(room_id, actor, payload, controller=False)
-        if name == "set_key":
-            participant = services.set_personal_key(actor, payload.get("transpose", 0),
-                                                    payload.get("capo", 0))
-            return services.participant_json(participant)
-        if name == "leave_room":
-            return {"room_closed": services.leave(actor)}
-        raise ProtocolError("INVALID_COMMAND", f"Unknown command {name!r}.")
+    async def check_in_sync(self) -> None:
+        """Resend the snapshot when events were lost: not subscribed, or the room's version
+        stayed ahead of what this client was sent for a whole check interval."""
+        version = await database_sync_to_async(services.room_version)(self.room_id)
+        if version is None:
+            return
+        if not self.subscribed or (self.behind_since is not None
+                                   and self.seen_version < self.behind_since):
+            logger.info("room %s: client behind (%s < %s), resending the snapshot",
+                        self.room_id, self.seen_version, version)
+            await self.send_snapshot()
+        else:
+            self.behind_since = version if version > self.seen_version else None
 
     def refresh_participant(self):
         """Permissions may have changed since join (host allowed a controller, or left)."""
@@ -228,7 +267,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     # -- frames out -----------------------------------------------------------------------
     async def send_frame(self, name: str, payload) -> None:
-        await self.send(text_data=json.dumps([name, payload], separators=(",", ":")))
+        await self.send(text_data=events.encode(name, payload))
 
     async def send_error(self, error_type, message, details=None, request_id=None):
         body = {"error_type": error_type, "message": message}
@@ -244,12 +283,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
     def error_type_for(exc: services.RoomError) -> str:
         if isinstance(exc, services.Forbidden):
             return "FORBIDDEN"
-        if isinstance(exc, services.Invalid):
+        if isinstance(exc, (services.Invalid, services.RateLimited)):
             return "VALIDATION_ERROR"
         return "COMMAND_EXECUTION_FAILED"
 
     async def room_event(self, event):
-        """Group handler for every rooms.events.broadcast (the frame arrives serialised)."""
+        """Group handler for every rooms.events.broadcast (the frame arrives serialised).
+        Nothing older than what the client already has goes out."""
+        if event["room_version"] <= self.seen_version:
+            return
+        self.seen_version = event["room_version"]
         await self.send(text_data=event["frame"])
         if event["name"] == "room_closed":
             await self.close(code=4001)
@@ -281,5 +324,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 if time.monotonic() - self.last_ping >= settings.ROOMS_PING_SECONDS:
                     self.last_ping = time.monotonic()
                     await self.send_frame("ping", {"timestamp": now_ts()})
+                    if self.room_id is not None:
+                        await self.check_in_sync()
         except asyncio.CancelledError:
             pass
+        except Exception:  # e.g. the database is down: the next connection resyncs
+            logger.exception("room %s: ping loop stopped", self.room_id)

@@ -3,11 +3,24 @@
 Every message is `[name, payload]`. Services call `broadcast` inside their transaction; the
 send happens after commit (`transaction.on_commit`), so clients never hear of a change that
 was rolled back, and the REST views and the WebSocket consumer share the same path.
+
+Every room event carries `room_version`, the room's event sequence number (bumped under the
+room lock, so commit order is version order). A client ignores events not newer than the
+snapshot it holds, and the consumer never forwards them in the first place.
+
+A broadcast that fails (the channel layer is down) is logged and counted, never raised: the
+change is committed, so the caller has succeeded; followers catch up from a snapshot once
+the layer is back (see `RoomConsumer.check_in_sync`).
+
+Frames are encoded by `encode` (no NaN/Infinity: browsers' JSON.parse rejects them) and
+client JSON is decoded by `decode`, which refuses non-finite numbers outright.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import time
 from typing import Any, TypedDict
 
@@ -15,12 +28,47 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+logger = logging.getLogger(__name__)
+#: process-wide counters for operators (also logged on every failure)
+stats = {"broadcast_failures": 0}
+
+
+class BadJSON(ValueError):
+    """Client JSON that is malformed or holds a non-finite number."""
+
+
+def _no_constants(name: str):
+    raise BadJSON(f"{name} is not a valid JSON number.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadJSON(f"{text[:20]} is out of range.")
+    return value
+
+
+def decode(text: str | bytes):
+    """Parse client JSON; NaN, Infinity and overflowing numbers (1e400) raise BadJSON."""
+    try:
+        return json.loads(text, parse_constant=_no_constants, parse_float=_finite_float)
+    except BadJSON:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise BadJSON("Malformed JSON.") from exc
+
+
+def encode(name: str, payload: Any) -> str:
+    """One frame; raises ValueError rather than ever sending NaN or Infinity."""
+    return json.dumps([name, payload], separators=(",", ":"), allow_nan=False)
+
 
 class ParticipantJoined(TypedDict):
     user_id: int | None
     participant_id: int
     name: str
     role: str
+    can_control: bool
 
 
 class ParticipantLeft(TypedDict):
@@ -75,11 +123,13 @@ def now_ts() -> float:
     return round(time.time(), 3)
 
 
-def broadcast(room_id: int, name: str, payload: Any) -> None:
-    """Send `[name, payload]` to everyone in the room once the current transaction commits."""
+def broadcast(room_id: int, version: int, name: str, payload: dict) -> None:
+    """Send `[name, payload]` (with `room_version`) to everyone in the room once the current
+    transaction commits."""
+    payload = {**payload, "room_version": version}
     # serialised once here rather than once per connected client
-    frame = json.dumps([name, payload], separators=(",", ":"))
-    message = {"type": "room.event", "name": name, "frame": frame}
+    message = {"type": "room.event", "name": name, "room_version": version,
+               "frame": encode(name, payload)}
     transaction.on_commit(lambda: _group_send(room_group(room_id), message))
 
 
@@ -91,5 +141,11 @@ def notify_consumers(room_id: int, kind: str, **data) -> None:
 
 def _group_send(group: str, message: dict) -> None:
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    try:
         async_to_sync(layer.group_send)(group, message)
+    except Exception as exc:  # the change is committed: report, never fail the caller
+        stats["broadcast_failures"] += 1
+        logger.warning("room broadcast to %s failed (%s failures so far): %r", group,
+                       stats["broadcast_failures"], exc)

@@ -24,6 +24,10 @@ class Room(models.Model):
     queue_mode = models.CharField(max_length=4, choices=QueueMode.choices,
                                   default=QueueMode.FAIR)
     queue_version = models.PositiveIntegerField(default=0)
+    version = models.PositiveBigIntegerField(default=0, help_text="Sequence number of the "
+                                             "room's events; every event carries it.")
+    guests_can_queue = models.BooleanField(default=False, help_text="Guests may add their own "
+                                           "songs to the karaoke queue.")
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
@@ -59,12 +63,17 @@ class Participant(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.CASCADE, related_name="room_memberships")
     guest_name = models.CharField(max_length=60, blank=True)
+    guest_key = models.CharField(max_length=64, blank=True, db_index=True,
+                                 help_text="A guest browser's identity (signed cookie).")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     can_control = models.BooleanField(default=False, help_text="Allowed by the host to "
-                                      "change song, page, queue and playback.")
+                                      "change song, page, queue and playback (controllers) "
+                                      "or to report player state (displays).")
     transpose = models.SmallIntegerField(default=0, help_text="Personal key, -11..+11.")
     capo = models.PositiveSmallIntegerField(default=0)
     joined_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, help_text="Last connect, pong or "
+                                     "disconnect; the reaper removes long-silent members.")
     left_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -112,6 +121,10 @@ class QueueItem(models.Model):
     singer = models.CharField(max_length=60, help_text="Who sings it; fair rotation key.")
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="+")
+    queued_by = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", help_text="Who queued it (the singer).")
+    position = models.IntegerField(null=True, blank=True, help_text="Order set by dragging; "
+                                   "unset entries follow in queue-mode order.")
     added_at = models.DateTimeField(default=timezone.now)
     pinned_at = models.DateTimeField(null=True, blank=True, help_text="'Play next' order.")
 

@@ -2,7 +2,9 @@
 checks, the same persistence, the same broadcast (rooms.events) after commit.
 
 Every mutation locks the room row (`select_for_update`) so versions increase one at a time
-and events are committed in order.
+and events are committed in order. Every event goes out through `emit`, which bumps the
+room's event sequence (`Room.version`) under that lock. The karaoke queue and player live in
+rooms.karaoke, on the same helpers.
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ingestion.models import Song
+from ingestion.transposed import page_etag
 
 from . import events
-from .models import Connection, Participant, PlayerState, QueueItem, Room, new_entry_id
+from .models import Connection, Participant, PlayerState, Room
 
 logger = logging.getLogger(__name__)
 Role = Participant.Role
-PLAY_STATES = set(PlayerState.PlayState.values)
 
 
 class RoomError(Exception):
@@ -56,11 +60,35 @@ class StaleVersion(Invalid):
     code = "stale_version"
 
 
+class RateLimited(RoomError):
+    code, status = "rate_limited", 429
+
+
+def text(value, name: str, limit: int, required: bool = False) -> str:
+    """A stripped string of at most `limit` characters; anything else is a clear 400."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be text.")
+    value = value.strip()
+    if len(value) > limit or (required and not value):
+        raise Invalid(f"{name} must be 1 to {limit} characters." if required
+                      else f"{name} must be at most {limit} characters.")
+    return value
+
+
+def number(value, name: str, low: float, high: float) -> float:
+    """A finite number in [low, high] (NaN fails every comparison, so it is refused too)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise Invalid(f"{name} must be a number from {low:g} to {high:g}.")
+    return float(value)
+
+
 # --- reading --------------------------------------------------------------------------------
 def get_open_room(room_id) -> Room:
     try:
         room = Room.objects.select_related("current_song", "host").get(pk=int(room_id))
-    except (Room.DoesNotExist, TypeError, ValueError):
+    except (Room.DoesNotExist, TypeError, ValueError, OverflowError):
         raise NotFound(f"No room {room_id!r}.") from None
     if not room.is_open:
         raise Closed("This room is closed.")
@@ -94,82 +122,68 @@ def song_state(room: Room) -> dict:
         "artist": song.artist if song else "",
         "total_pages": song.page_count if song else 0,
         "current_page": room.current_page if song else 0,
-        "image_etag": _page_etag(song, room.current_page),
+        "image_etag": page_etag(song.image_etag, room.current_page) if song else "",
         "version": room.state_version,
     }
 
 
-def _page_etag(song: Song | None, page: int) -> str:
-    return f"{song.image_etag}-{page}" if song and song.image_etag else ""
-
-
 def participant_json(p: Participant) -> dict:
     return {"participant_id": p.pk, "user_id": p.user_id, "name": p.display_name,
-            "role": p.role, "can_control": can_control(p), "transpose": p.transpose,
-            "capo": p.capo}
-
-
-def ordered_queue(room: Room) -> list[QueueItem]:
-    """Pinned ('play next') items first, newest pin first; then fair rotation by singer or
-    first-come order."""
-    items = list(room.queue.all())
-    pinned = sorted((i for i in items if i.pinned_at), key=lambda i: i.pinned_at, reverse=True)
-    rest = [i for i in items if not i.pinned_at]
-    if room.queue_mode == Room.QueueMode.FAIR:
-        by_singer: dict[str, list[QueueItem]] = {}
-        for item in rest:  # already in added order
-            by_singer.setdefault(item.singer, []).append(item)
-        rounds = []
-        while any(by_singer.values()):
-            for singer in list(by_singer):
-                if by_singer[singer]:
-                    rounds.append(by_singer[singer].pop(0))
-        rest = rounds
-    return pinned + rest
-
-
-def entry_json(item: QueueItem) -> dict:
-    return {"id": item.entry_id, "song_id": item.song_id, "title": item.title,
-            "artist": item.artist, "duration": item.duration,
-            "thumbnail_url": item.thumbnail_url or None, "video_url": item.video_url or None,
-            "source": item.source, "uploader": item.uploader}
-
-
-def queue_state(room: Room) -> dict:
-    return {
-        "items": [{"id": i.entry_id, "entry": entry_json(i), "singer": i.singer,
-                   "added_at": i.added_at.timestamp(), "added_by": i.singer}
-                  for i in ordered_queue(room)],
-        "mode": room.queue_mode,
-        "version": room.queue_version,
-        "timestamp": events.now_ts(),
-    }
-
-
-def player_state(room: Room) -> dict:
-    player, _ = PlayerState.objects.get_or_create(room=room)
-    return {"entry": player.entry, "play_state": player.play_state,
-            "current_time": player.current_time, "duration": player.duration,
-            "volume": player.volume, "version": player.version,
-            "timestamp": player.updated_at.timestamp()}
+            "role": p.role, "can_control": can_control(p) or (p.role == Role.DISPLAY
+                                                               and p.can_control),
+            "transpose": p.transpose, "capo": p.capo}
 
 
 def snapshot(room: Room) -> dict:
-    """Everything a (re)connecting client needs before any new event."""
+    """Everything a (re)connecting client needs before any new event. `room` is read first,
+    so every event up to `room_version` is reflected here and later ones follow it."""
+    from . import karaoke
+
     return {
         "room_id": room.pk, "name": room.name, "host_id": room.host_id,
-        "song": song_state(room), "queue": queue_state(room), "player_state": player_state(room),
+        "room_version": room.version,
+        "song": song_state(room), "queue": karaoke.queue_state(room),
+        "player_state": karaoke.player_state(room),
         "participants": [participant_json(p) for p in
                          room.participants.filter(left_at=None).select_related("user")],
         "client_count": live_connections(room).count(),
     }
 
 
+def emit(room: Room, name: str, payload: dict) -> int:
+    """Broadcast one event after commit, stamped with the room's next version. `room` must be
+    locked by the caller (`_locked`)."""
+    room.version += 1
+    Room.objects.filter(pk=room.pk).update(version=room.version)
+    events.broadcast(room.pk, room.version, name, payload)
+    return room.version
+
+
+def room_version(room_id: int) -> int | None:
+    """The room's current event sequence (None once closed): a consumer compares it with the
+    last event it forwarded to notice missed broadcasts."""
+    return Room.objects.filter(pk=room_id, closed_at=None).values_list(
+        "version", flat=True).first()
+
+
+# --- passwords ------------------------------------------------------------------------------
+def password_ok(room: Room, password, client_key: str) -> bool:
+    """The one password check for /verify, REST join and WebSocket join_room: at most
+    ROOMS_VERIFY_ATTEMPTS_PER_MINUTE tries per room and client, then RateLimited."""
+    if not room.has_password:
+        return True
+    key = f"rooms:password:{room.pk}:{client_key or '?'}"
+    cache.add(key, 0, timeout=60)
+    if cache.incr(key) > settings.ROOMS_VERIFY_ATTEMPTS_PER_MINUTE:
+        raise RateLimited("Too many password attempts; wait a minute.",
+                          {"reason": "rate_limited"})
+    return room.check_password(text(password, "password", 128))
+
+
 # --- membership -----------------------------------------------------------------------------
-def create_room(host, name: str, password: str = "", queue_mode: str = "fair") -> Room:
-    name = (name or "").strip()
-    if not name or len(name) > 120:
-        raise Invalid("A room needs a name of 1 to 120 characters.")
+def create_room(host, name, password="", queue_mode="fair") -> Room:
+    name = text(name, "The room name", 120, required=True)
+    password = text(password, "password", 128)
     if queue_mode not in Room.QueueMode.values:
         raise Invalid(f"queue_mode must be one of {', '.join(Room.QueueMode.values)}.")
     with transaction.atomic():
@@ -182,54 +196,74 @@ def create_room(host, name: str, password: str = "", queue_mode: str = "fair") -
     return room
 
 
-def join(room_id, user=None, guest_name: str = "", role: str = Role.VIEWER,
-         password: str = "") -> Participant:
+def join(room_id, user=None, guest_name="", role=Role.VIEWER, password="",
+         guest_key: str = "", client_key: str = "") -> Participant:
+    """Join (or rejoin) a room. A guest browser that was in this room before (same
+    `guest_key`, from its signed cookie) gets its old participant back: it appears once and
+    needs neither its name nor the password again."""
     if role not in (Role.CONTROLLER, Role.DISPLAY, Role.VIEWER):
         raise Invalid("role must be controller, display or viewer.")
+    authenticated = user is not None and user.is_authenticated
+    if not authenticated:
+        guest_name = text(guest_name, "name", 60)
     with transaction.atomic():
         room = _locked(room_id)
-        if user is not None and user.is_authenticated and user.pk == room.host_id:
+        if authenticated:
             existing = room.participants.filter(user=user, left_at=None).first()
             if existing:
                 return existing
-            role = Role.HOST
-        elif not room.check_password(password):
-            raise Forbidden("Wrong room password.")
-        if user is not None and user.is_authenticated:
-            participant = room.participants.filter(user=user, left_at=None).first()
-            if participant:
-                return participant
+            if user.pk == room.host_id:
+                role = Role.HOST
+            elif not password_ok(room, password, client_key):
+                raise Forbidden("Wrong room password.")
             participant = Participant.objects.create(room=room, user=user, role=role,
                                                      can_control=role == Role.HOST)
         else:
-            name = (guest_name or "").strip()[:60]
-            if not name:
-                raise Invalid("Guests need a display name.")
-            participant = Participant.objects.create(room=room, guest_name=name, role=role)
-        events.broadcast(room.pk, "participant_joined", events.ParticipantJoined(
+            participant = (room.participants.filter(guest_key=guest_key, user=None)
+                           .order_by("-joined_at").first() if guest_key else None)
+            if participant is None:
+                if not password_ok(room, password, client_key):
+                    raise Forbidden("Wrong room password.")
+                if not guest_name:
+                    raise Invalid("Guests need a display name.")
+                participant = Participant.objects.create(room=room, guest_name=guest_name,
+                                                         role=role, guest_key=guest_key)
+            else:
+                was_active = participant.left_at is None
+                participant.left_at, participant.last_seen = None, timezone.now()
+                participant.guest_name = guest_name or participant.guest_name
+                participant.save(update_fields=["left_at", "last_seen", "guest_name"])
+                if was_active:
+                    return participant
+        emit(room, "participant_joined", events.ParticipantJoined(
             user_id=participant.user_id, participant_id=participant.pk,
-            name=participant.display_name, role=participant.role))
+            name=participant.display_name, role=participant.role,
+            can_control=participant_json(participant)["can_control"]))
     return participant
 
 
 def leave(participant: Participant) -> bool:
     """Returns True when the room closed (the host left, or nobody is left)."""
     with transaction.atomic():
-        room = _locked(participant.room_id)
-        updated = Participant.objects.filter(pk=participant.pk, left_at=None).update(
-            left_at=timezone.now())
-        if not updated:
-            return False
-        events.broadcast(room.pk, "participant_left", events.ParticipantLeft(
-            user_id=participant.user_id, participant_id=participant.pk))
-        if participant.role == Role.HOST or not room.participants.filter(left_at=None).exists():
-            _close(room)
-            return True
+        return _leave(_locked(participant.room_id), participant)
+
+
+def _leave(room: Room, participant: Participant) -> bool:
+    updated = Participant.objects.filter(pk=participant.pk, left_at=None).update(
+        left_at=timezone.now())
+    if not updated:
+        return False
+    emit(room, "participant_left", events.ParticipantLeft(
+        user_id=participant.user_id, participant_id=participant.pk))
+    if participant.role == Role.HOST or not room.participants.filter(left_at=None).exists():
+        _close(room)
+        return True
     return False
 
 
-def close_room(room_id, actor: Participant) -> None:
-    if actor.role != Role.HOST:
+def close_room(room_id, actor: Participant | None) -> None:
+    """Close a room: the host's "close room", or an operator (`actor=None`, the admin)."""
+    if actor is not None and actor.role != Role.HOST:
         raise Forbidden("Only the host can close the room.")
     with transaction.atomic():
         _close(_locked(room_id))
@@ -239,11 +273,13 @@ def _close(room: Room) -> None:
     now = timezone.now()
     Room.objects.filter(pk=room.pk).update(closed_at=now)
     room.participants.filter(left_at=None).update(left_at=now)
-    events.broadcast(room.pk, "room_closed", events.RoomClosed(room_id=room.pk))
+    emit(room, "room_closed", events.RoomClosed(room_id=room.pk))
     logger.info("room %s closed", room.pk)
 
 
 def allow_control(room_id, actor: Participant, participant_id: int, allowed: bool) -> Participant:
+    """The host lets a controller change song, page, queue and playback, or admits a display
+    to report player state."""
     if actor.role != Role.HOST:
         raise Forbidden("Only the host decides who may control the room.")
     with transaction.atomic():
@@ -251,17 +287,17 @@ def allow_control(room_id, actor: Participant, participant_id: int, allowed: boo
         target = room.participants.filter(pk=participant_id, left_at=None).first()
         if target is None:
             raise NotFound("No such participant in this room.")
-        if target.role not in (Role.CONTROLLER, Role.HOST):
-            raise Invalid("Only controllers can be allowed to control.")
+        if target.role == Role.VIEWER:
+            raise Invalid("Only controllers and displays can be allowed.")
         Participant.objects.filter(pk=target.pk).update(can_control=allowed)
         target.can_control = allowed
     return target
 
 
-def set_personal_key(participant: Participant, transpose: int, capo: int = 0) -> Participant:
-    if not isinstance(transpose, int) or not -11 <= transpose <= 11:
+def set_personal_key(participant: Participant, transpose, capo=0) -> Participant:
+    if isinstance(transpose, bool) or not isinstance(transpose, int) or not -11 <= transpose <= 11:
         raise Invalid("transpose must be a whole number from -11 to 11.")
-    if not isinstance(capo, int) or not 0 <= capo <= 11:
+    if isinstance(capo, bool) or not isinstance(capo, int) or not 0 <= capo <= 11:
         raise Invalid("capo must be a whole number from 0 to 11.")
     Participant.objects.filter(pk=participant.pk).update(transpose=transpose, capo=capo)
     participant.transpose, participant.capo = transpose, capo
@@ -269,19 +305,30 @@ def set_personal_key(participant: Participant, transpose: int, capo: int = 0) ->
 
 
 # --- song and pages -------------------------------------------------------------------------
+def _song_id(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise Invalid("song_id must be a whole number.")
+    try:
+        song_id = int(value)
+    except ValueError:
+        raise Invalid("song_id must be a whole number.") from None
+    if not 0 < song_id < 2**31:
+        raise NotFound(f"No song {value!r}.")
+    return song_id
+
+
 def select_song(room_id, actor: Participant, song_id) -> dict:
     require_control(actor)
-    try:
-        song = Song.objects.get(pk=int(song_id))
-    except (Song.DoesNotExist, TypeError, ValueError):
-        raise NotFound(f"No song {song_id!r}.") from None
+    song = Song.objects.filter(pk=_song_id(song_id)).first()
+    if song is None:
+        raise NotFound(f"No song {song_id!r}.")
     with transaction.atomic():
         room = _locked(room_id)
         room.current_song, room.current_page = song, 1
         room.state_version += 1
         room.save(update_fields=["current_song", "current_page", "state_version"])
         state = song_state(room)
-        events.broadcast(room.pk, "song_updated", events.SongUpdated(**state))
+        emit(room, "song_updated", events.SongUpdated(**state))
     return state
 
 
@@ -302,176 +349,23 @@ def set_page(room_id, actor: Participant, page) -> dict:
         room.save(update_fields=["current_page", "state_version"])
         state = song_state(room)
         state.pop("title"), state.pop("artist")
-        events.broadcast(room.pk, "page_updated", events.PageUpdated(**state))
+        emit(room, "page_updated", events.PageUpdated(**state))
     logger.info("room %s: page %s of song %s by participant %s", room.pk, page, song.pk, actor.pk)
     return state
 
 
-# --- queue ----------------------------------------------------------------------------------
-ENTRY_FIELDS = {"title": 300, "artist": 300, "thumbnail_url": 1000, "video_url": 2000,
-                "source": 40, "uploader": 200}
+def member_shows_song(song_id: int, participant_ids=(), guest_key: str = "") -> bool:
+    """Is one of these memberships in an open room currently showing `song_id`? (Guests may
+    fetch that song's transposed pages.)"""
+    if not participant_ids and not guest_key:
+        return False
+    qs = Participant.objects.filter(left_at=None, room__closed_at=None,
+                                    room__current_song_id=song_id)
+    by_id = qs.filter(pk__in=[p for p in participant_ids if isinstance(p, int)])
+    return by_id.exists() or bool(guest_key and qs.filter(guest_key=guest_key).exists())
 
 
-def _check_queue_version(room: Room, payload: dict) -> None:
-    version = payload.get("version")
-    if version is not None and version != room.queue_version:
-        raise StaleVersion(f"The queue changed (version {room.queue_version}, you sent "
-                           f"{version}).", {"current": queue_state(room)})
-
-
-def queue_song(room_id, actor: Participant, entry: dict) -> dict:
-    require_control(actor)
-    if not isinstance(entry, dict):
-        raise Invalid("queue_song needs an entry object.")
-    song = None
-    if entry.get("song_id") is not None:
-        song = Song.objects.filter(pk=entry.get("song_id")).first()
-        if song is None:
-            raise NotFound(f"No song {entry.get('song_id')!r}.")
-    title = entry.get("title") or (song.title if song else "")
-    if not isinstance(title, str) or not title.strip():
-        raise Invalid("An entry needs a title (or a song_id).")
-    fields = {}
-    for name, limit in ENTRY_FIELDS.items():
-        value = entry.get(name) or ""
-        if not isinstance(value, str) or len(value) > limit:
-            raise Invalid(f"{name} must be text of at most {limit} characters.")
-        fields[name] = value
-    duration = entry.get("duration")
-    if duration is not None and (not isinstance(duration, (int, float)) or duration < 0):
-        raise Invalid("duration must be a number of seconds.")
-    singer = str(entry.get("singer") or actor.display_name)[:60]
-    with transaction.atomic():
-        room = _locked(room_id)
-        _check_queue_version(room, entry)
-        QueueItem.objects.create(
-            room=room, entry_id=str(entry.get("id") or new_entry_id())[:64], song=song,
-            duration=duration, singer=singer, added_by=actor.user,
-            **{**fields, "title": title.strip()[:300],
-               "artist": fields["artist"] or (song.artist if song else ""),
-               "source": fields["source"] or "songhub"})
-        return _queue_changed(room)
-
-
-def remove_song(room_id, actor: Participant, entry_id) -> dict:
-    require_control(actor)
-    with transaction.atomic():
-        room = _locked(room_id)
-        if not room.queue.filter(entry_id=str(entry_id)).delete()[0]:
-            raise NotFound(f"No queue entry {entry_id!r}.")
-        return _queue_changed(room)
-
-
-def queue_next_song(room_id, actor: Participant, entry_id) -> dict:
-    require_control(actor)
-    with transaction.atomic():
-        room = _locked(room_id)
-        if not room.queue.filter(entry_id=str(entry_id)).update(pinned_at=timezone.now()):
-            raise NotFound(f"No queue entry {entry_id!r}.")
-        return _queue_changed(room)
-
-
-def clear_queue(room_id, actor: Participant) -> dict:
-    require_control(actor)
-    with transaction.atomic():
-        room = _locked(room_id)
-        room.queue.all().delete()
-        return _queue_changed(room)
-
-
-def set_queue_mode(room_id, actor: Participant, mode: str) -> dict:
-    require_control(actor)
-    if mode not in Room.QueueMode.values:
-        raise Invalid(f"mode must be one of {', '.join(Room.QueueMode.values)}.")
-    with transaction.atomic():
-        room = _locked(room_id)
-        room.queue_mode = mode
-        return _queue_changed(room, extra_fields=["queue_mode"])
-
-
-def _queue_changed(room: Room, extra_fields=()) -> dict:
-    room.queue_version += 1
-    room.save(update_fields=["queue_version", *extra_fields])
-    state = queue_state(room)
-    events.broadcast(room.pk, "queue_update", events.QueueUpdate(**state))
-    return state
-
-
-# --- player ---------------------------------------------------------------------------------
-def play_next(room_id, actor: Participant) -> dict:
-    require_control(actor)
-    with transaction.atomic():
-        room = _locked(room_id)
-        queue = ordered_queue(room)
-        if not queue:
-            raise Invalid("The queue is empty.")
-        item = queue[0]
-        entry = entry_json(item)
-        item.delete()
-        _queue_changed(room)
-        return _update_player(room, entry=entry, play_state="loading", current_time=0.0,
-                              duration=float(item.duration or 0))
-
-
-def control_player(room_id, actor: Participant, **changes) -> dict:
-    """play_song / pause_song / set_volume from the host or an allowed controller."""
-    require_control(actor)
-    if "volume" in changes:
-        volume = changes["volume"]
-        if not isinstance(volume, (int, float)) or isinstance(volume, bool) or not 0 <= volume <= 1:
-            raise Invalid("volume must be a number from 0 to 1.")
-    with transaction.atomic():
-        return _update_player(_locked(room_id), **changes)
-
-
-def report_player_state(room_id, actor: Participant, state: dict, controller: bool) -> dict:
-    """A display reports what it plays (or a controller sets it); stale versions are refused."""
-    if controller:
-        require_control(actor)
-    elif actor.role not in (Role.DISPLAY, Role.HOST):
-        raise Forbidden("Only displays report player state.")
-    if not isinstance(state, dict):
-        raise Invalid("player state must be an object.")
-    changes = {}
-    if "play_state" in state:
-        if state["play_state"] not in PLAY_STATES:
-            raise Invalid(f"play_state must be one of {', '.join(sorted(PLAY_STATES))}.")
-        changes["play_state"] = state["play_state"]
-    for name in ("current_time", "duration", "volume"):
-        if name in state:
-            value = state[name]
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise Invalid(f"{name} must be a non-negative number.")
-            changes[name] = float(value)
-    if "volume" in changes and changes["volume"] > 1:
-        raise Invalid("volume must be a number from 0 to 1.")
-    if "entry" in state:
-        if state["entry"] is not None and not isinstance(state["entry"], dict):
-            raise Invalid("entry must be an object or null.")
-        changes["entry"] = state["entry"]
-    with transaction.atomic():
-        room = _locked(room_id)
-        player = PlayerState.objects.select_for_update().get(room=room)
-        version = state.get("version")
-        if version is None or version != player.version:
-            raise StaleVersion(f"Player state is at version {player.version}; you sent "
-                               f"{version}.", {"current": player_state(room)})
-        return _update_player(room, **changes)
-
-
-def _update_player(room: Room, **changes) -> dict:
-    player = PlayerState.objects.select_for_update().get(room=room)
-    for name, value in changes.items():
-        setattr(player, name, value)
-    player.version += 1
-    player.updated_at = timezone.now()
-    player.save()
-    state = player_state(room)
-    events.broadcast(room.pk, "player_state", events.PlayerStateEvent(**state))
-    return state
-
-
-# --- connections and leadership -------------------------------------------------------------
+# --- connections, leadership, reaping -------------------------------------------------------
 @dataclass
 class Leadership:
     leader_channel: str | None
@@ -481,25 +375,64 @@ class Leadership:
 def connect(room_id, participant: Participant, channel_name: str, client_type: str) -> Leadership:
     with transaction.atomic():
         room = _locked(room_id)
+        now = timezone.now()
         Connection.objects.update_or_create(channel_name=channel_name, defaults={
             "room": room, "client_type": client_type, "participant": participant,
-            "is_host": participant.role == Role.HOST, "last_seen": timezone.now()})
+            "is_host": participant.role == Role.HOST, "last_seen": now})
+        Participant.objects.filter(pk=participant.pk).update(last_seen=now)
         return _leadership_changed(room)
 
 
 def disconnect(channel_name: str) -> Leadership | None:
+    """A socket closed. A guest with no other open socket leaves the room (a reload rejoins
+    the same participant through its cookie)."""
     with transaction.atomic():
-        connection = Connection.objects.filter(channel_name=channel_name).first()
+        connection = Connection.objects.select_related("participant").filter(
+            channel_name=channel_name).first()
         if connection is None:
             return None
         room = Room.objects.select_for_update().get(pk=connection.room_id)
         connection.delete()
-        return _leadership_changed(room)
+        participant = connection.participant
+        if participant is not None:
+            Participant.objects.filter(pk=participant.pk).update(last_seen=timezone.now())
+            if (room.is_open and participant.user_id is None and participant.left_at is None
+                    and not Connection.objects.filter(participant=participant).exists()):
+                if _leave(room, participant):
+                    return None
+        return _leadership_changed(room) if room.is_open else None
 
 
 def touch(channel_name: str) -> None:
     """A pong: the connection is alive (stale ones lose leadership and stop counting)."""
     Connection.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
+
+
+def reap_stale(now=None) -> int:
+    """Remove what a crashed replica or a lost socket left behind: connections silent for
+    longer than ROOMS_CLIENT_TIMEOUT_SECONDS, then non-host participants with no connection
+    who were last seen before that. Returns how many participants left. Run by beat."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.ROOMS_CLIENT_TIMEOUT_SECONDS)
+    Connection.objects.filter(last_seen__lt=cutoff).delete()
+    stale = (Participant.objects.filter(left_at=None, room__closed_at=None, last_seen__lt=cutoff)
+             .exclude(role=Role.HOST)
+             .exclude(Exists(Connection.objects.filter(participant=OuterRef("pk"))))
+             .values_list("pk", "room_id"))
+    reaped = 0
+    for participant_id, room_id in stale:
+        with transaction.atomic():
+            try:
+                room = _locked(room_id)
+            except Closed:
+                continue
+            participant = Participant.objects.get(pk=participant_id)
+            if participant.left_at is None and not Connection.objects.filter(
+                    participant=participant).exists():
+                _leave(room, participant)
+                reaped += 1
+    if reaped:
+        logger.info("reaped %s participants without a live connection", reaped)
+    return reaped
 
 
 def live_connections(room: Room):
@@ -525,8 +458,9 @@ def _locked(room_id) -> Room:
     try:
         room = Room.objects.select_for_update(of=("self",)).select_related(
             "current_song").get(pk=int(room_id))
-    except (Room.DoesNotExist, TypeError, ValueError):
+    except (Room.DoesNotExist, TypeError, ValueError, OverflowError):
         raise NotFound(f"No room {room_id!r}.") from None
     if not room.is_open:
         raise Closed("This room is closed.")
     return room
+

@@ -8,6 +8,7 @@ urlpatterns = [
     path("rooms/<int:room_id>/verify", views.verify, name="room-verify"),
     path("rooms/<int:room_id>/join", views.join, name="room-join"),
     path("rooms/<int:room_id>/leave", views.leave, name="room-leave"),
+    path("rooms/<int:room_id>/close", views.close, name="room-close"),
     path("rooms/<int:room_id>/song", views.select_song, name="room-song"),
     path("rooms/<int:room_id>/page", views.set_page, name="room-page"),
     path("rooms/<int:room_id>/participants/<int:participant_id>/control", views.allow_control,

@@ -2,11 +2,8 @@
 clients (songhub.auth). Every mutation goes through rooms.services, which persists first and
 broadcasts after commit."""
 
-import json
 from functools import wraps
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -14,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from songhub.http import json_error
 
-from . import services
+from . import events, guests, services
 from .models import Room
 
 SESSION_KEY = "room_participants"  # guests: {room_id: participant_id} in their session
@@ -28,9 +25,9 @@ def json_api(view):
         request.data = {}
         if request.method == "POST" and request.body:
             try:
-                request.data = json.loads(request.body)
-            except ValueError:
-                return json_error("bad_json", "The request body is not valid JSON.", 400)
+                request.data = events.decode(request.body)
+            except events.BadJSON as exc:
+                return json_error("bad_json", f"The request body is not valid JSON: {exc}", 400)
             if not isinstance(request.data, dict):
                 return json_error("bad_json", "The request body must be a JSON object.", 400)
         try:
@@ -39,6 +36,15 @@ def json_api(view):
             return json_error(exc.code, str(exc), exc.status, exc.details)
 
     return wrapper
+
+
+def json_response(data: dict, status: int = 200) -> JsonResponse:
+    """Like JsonResponse, but never emits NaN or Infinity (browsers' JSON.parse rejects them)."""
+    return JsonResponse(data, status=status, json_dumps_params={"allow_nan": False})
+
+
+def client_key(request) -> str:
+    return request.META.get("REMOTE_ADDR") or "?"
 
 
 def wants_html(request) -> bool:
@@ -51,16 +57,30 @@ def actor_for(request, room: Room):
         return services.active_participant(room, user=request.user)
     participant_id = request.session.get(SESSION_KEY, {}).get(str(room.pk))
     if participant_id is None:
+        key = guests.read(request.COOKIES)
+        participant = key and room.participants.filter(guest_key=key, left_at=None).first()
+        if participant:
+            return participant
         raise services.Forbidden("You are not in this room; join it first.")
     return services.active_participant(room, participant_id=participant_id)
 
 
-def room_summary(room: Room) -> dict:
+def is_member(request, room: Room) -> bool:
+    try:
+        actor_for(request, room)
+        return True
+    except services.Forbidden:
+        return False
+
+
+def room_summary(room: Room, member: bool = False) -> dict:
+    """A password-protected room shows what it plays (song, pages) to its members only."""
     return {"id": room.pk, "name": room.name, "host": room.host.get_username(),
             "has_password": room.has_password, "queue_mode": room.queue_mode,
             "participants": (room.active_count if hasattr(room, "active_count")
                              else room.participants.filter(left_at=None).count()),
-            "song": services.song_state(room), "created_at": room.created_at.isoformat()}
+            "song": services.song_state(room) if member or not room.has_password else None,
+            "created_at": room.created_at.isoformat()}
 
 
 @require_http_methods(["GET", "POST"])
@@ -72,13 +92,13 @@ def rooms(request):
                                                    filter=Q(participants__left_at=None))))
         if wants_html(request):
             return render(request, "rooms/list.html", {"rooms": open_rooms[:100]})
-        return JsonResponse({"rooms": [room_summary(r) for r in open_rooms[:100]]})
+        return json_response({"rooms": [room_summary(r) for r in open_rooms[:100]]})
     if not request.user.is_authenticated:
         return json_error("login_required", "Log in to create a room.", 401)
     room = services.create_room(request.user, request.data.get("name", ""),
-                                str(request.data.get("password") or ""),
+                                request.data.get("password") or "",
                                 request.data.get("queue_mode") or Room.QueueMode.FAIR)
-    return JsonResponse(room_summary(room), status=201)
+    return json_response(room_summary(room, member=True), status=201)
 
 
 @require_GET
@@ -86,15 +106,20 @@ def rooms(request):
 def room_detail(request, room_id: int):
     room = services.get_open_room(room_id)
     if wants_html(request):
-        return render(request, "rooms/room.html", {"room": room})
-    body = room_summary(room)
+        key = guests.key_for(request)
+        known = (None if request.user.is_authenticated else
+                 room.participants.filter(guest_key=key, user=None).order_by("-joined_at").first())
+        response = render(request, "rooms/room.html", {"room": room, "known_guest": known})
+        guests.remember(request, response, key)
+        return response
     try:
         actor = actor_for(request, room)
     except services.Forbidden:
-        return JsonResponse(body)
+        return json_response(room_summary(room))
+    body = room_summary(room, member=True)
     body["me"] = services.participant_json(actor)
     body["state"] = services.snapshot(room)
-    return JsonResponse(body)
+    return json_response(body)
 
 
 @require_POST
@@ -102,26 +127,26 @@ def room_detail(request, room_id: int):
 def verify(request, room_id: int):
     """Password check, rate-limited per client and room so passwords cannot be brute-forced."""
     room = services.get_open_room(room_id)
-    key = f"rooms:verify:{room.pk}:{request.META.get('REMOTE_ADDR', '?')}"
-    cache.add(key, 0, timeout=60)
-    attempts = cache.incr(key)
-    if attempts > settings.ROOMS_VERIFY_ATTEMPTS_PER_MINUTE:
-        return json_error("rate_limited", "Too many attempts; wait a minute.", 429)
-    return JsonResponse({"valid": room.check_password(str(request.data.get("password") or ""))})
+    return json_response({"valid": services.password_ok(room, request.data.get("password"),
+                                                        client_key(request))})
 
 
 @require_POST
 @json_api
 def join(request, room_id: int):
     user = request.user if request.user.is_authenticated else None
+    key = guests.key_for(request)
     participant = services.join(room_id, user=user, guest_name=request.data.get("name", ""),
                                 role=request.data.get("role") or "viewer",
-                                password=str(request.data.get("password") or ""))
+                                password=request.data.get("password"),
+                                guest_key="" if user else key, client_key=client_key(request))
+    response = json_response(services.participant_json(participant))
     if user is None:
         memberships = request.session.get(SESSION_KEY, {})
         memberships[str(participant.room_id)] = participant.pk
         request.session[SESSION_KEY] = memberships
-    return JsonResponse(services.participant_json(participant))
+        guests.remember(request, response, key)
+    return response
 
 
 @require_POST
@@ -129,14 +154,22 @@ def join(request, room_id: int):
 def leave(request, room_id: int):
     room = services.get_open_room(room_id)
     closed = services.leave(actor_for(request, room))
-    return JsonResponse({"left": True, "room_closed": closed})
+    return json_response({"left": True, "room_closed": closed})
+
+
+@require_POST
+@json_api
+def close(request, room_id: int):
+    room = services.get_open_room(room_id)
+    services.close_room(room.pk, actor_for(request, room))
+    return json_response({"closed": True})
 
 
 @require_POST
 @json_api
 def select_song(request, room_id: int):
     room = services.get_open_room(room_id)
-    return JsonResponse(services.select_song(room.pk, actor_for(request, room),
+    return json_response(services.select_song(room.pk, actor_for(request, room),
                                              request.data.get("song_id")))
 
 
@@ -144,7 +177,7 @@ def select_song(request, room_id: int):
 @json_api
 def set_page(request, room_id: int):
     room = services.get_open_room(room_id)
-    return JsonResponse(services.set_page(room.pk, actor_for(request, room),
+    return json_response(services.set_page(room.pk, actor_for(request, room),
                                           request.data.get("page")))
 
 
@@ -153,5 +186,5 @@ def set_page(request, room_id: int):
 def allow_control(request, room_id: int, participant_id: int):
     room = services.get_open_room(room_id)
     target = services.allow_control(room.pk, actor_for(request, room), participant_id,
-                                    bool(request.data.get("allowed", True)))
-    return JsonResponse(services.participant_json(target))
+                                    request.data.get("allowed", True) is True)
+    return json_response(services.participant_json(target))

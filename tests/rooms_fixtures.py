@@ -28,10 +28,20 @@ def song():
 
 
 @pytest.fixture
-def room(host):
+def fresh_limits():
+    """Password-attempt counters live in the shared cache (Redis) for a minute, and every test
+    database numbers its rooms from 1 again: start each room test with none."""
+    from django.core.cache import cache
+
+    cache.delete_many([f"rooms:password:{n}:{client}" for n in range(1, 400)
+                       for client in ("127.0.0.1", "?")])
+
+
+@pytest.fixture
+def room(host, fresh_limits):
     return services.create_room(host, "Sunday practice")
 
 
 @pytest.fixture
-def locked_room(host):
+def locked_room(host, fresh_limits):
     return services.create_room(host, "Choir only", password="hallelujah")

@@ -76,9 +76,13 @@ def test_a_wrong_password_is_rejected_and_verify_is_rate_limited(client, locked_
 
 
 def test_guests_join_with_a_name_and_leave_through_their_session(client, room):
+    from django.test import Client
+
     joined = post(client, f"/rooms/{room.id}/join", {"name": "Ann"})
     assert joined.json()["name"] == "Ann"
-    assert post(client, f"/rooms/{room.id}/join", {}).status_code == 400  # no name
+    assert post(Client(), f"/rooms/{room.id}/join", {}).status_code == 400  # no name
+    again = post(client, f"/rooms/{room.id}/join", {})  # same browser: same participant
+    assert again.json()["participant_id"] == joined.json()["participant_id"]
     left = post(client, f"/rooms/{room.id}/leave").json()
     assert left == {"left": True, "room_closed": False}
 

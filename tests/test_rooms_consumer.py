@@ -127,11 +127,11 @@ async def test_host_song_and_page_reach_viewers_with_acks(room, song, host):
     assert ack["success"] and ack["result"]["current_page"] == 1
     updated = await viewer.expect("song_updated")
     assert updated == {"song_id": song.id, "title": "Amazing Grace", "artist": "John Newton",
-                       "total_pages": 3, "current_page": 1, "image_etag": "etag1-1",
-                       "version": 1}
+                       "total_pages": 3, "current_page": 1, "image_etag": "etag1-1-k0",
+                       "version": 1, "room_version": updated["room_version"]}
     await controller.send("set_page", {"page": 2})
     page = await viewer.expect("page_updated")
-    assert page["current_page"] == 2 and page["image_etag"] == "etag1-2" and page["version"] == 2
+    assert page["current_page"] == 2 and page["image_etag"] == "etag1-2-k0" and page["version"] == 2
     await controller.send("set_page", {"page": 9, "request_id": "bad"})
     error = await controller.error()
     assert error["error_type"] == "VALIDATION_ERROR" and error["request_id"] == "bad"
@@ -169,10 +169,15 @@ async def test_wrong_password_is_forbidden(host):
 
 async def test_queue_fair_rotation_play_next_and_stale_versions(room, host):
     controller = await Peer.open(host, "controller", room.id)
+    await controller.send("set_guests_can_queue", {"allowed": True})
+    await controller.expect("queue_update", lambda p: p["guests_can_queue"])
+    singers = {name: await Peer.open(client_type="viewer", room_id=room.id, name=name)
+               for name in ("Ann", "Bob", "Cy")}
     for title, singer in (("A1", "Ann"), ("A2", "Ann"), ("B1", "Bob"), ("A3", "Ann"), ("C1", "Cy")):
-        await controller.send("queue_song", {"title": title, "singer": singer, "id": title})
+        await singers[singer].send("queue_song", {"title": title, "singer": "Zed", "id": title})
         queue = await controller.expect("queue_update", lambda p, t=title: any(
             i["id"] == t for i in p["items"]))
+    assert {i["singer"] for i in queue["items"]} == {"Ann", "Bob", "Cy"}  # who queued it
     assert [i["id"] for i in queue["items"]] == ["A1", "B1", "C1", "A2", "A3"]
     await controller.send("set_queue_mode", {"mode": "fifo"})
     queue = await controller.expect("queue_update", lambda p: p["mode"] == "fifo")
@@ -193,12 +198,17 @@ async def test_queue_fair_rotation_play_next_and_stale_versions(room, host):
     await controller.send("play_next", {"request_id": "empty"})
     assert (await controller.error())["message"] == "The queue is empty."
     await controller.close()
+    for peer in singers.values():
+        await peer.close()
 
 
 async def test_player_state_versions_and_display_reports(room, host):
     controller = await Peer.open(host, "controller", room.id)
     display = await Peer.open(client_type="display", room_id=room.id, name="TV")
     start = await display.expect("player_state")
+    tv = await db(Participant.objects.get, room=room, guest_name="TV")
+    await db(services.allow_control, room.id, await db(Participant.objects.get, room=room,
+                                                        role="host"), tv.pk, True)
     await display.send("update_player_state", {"play_state": "playing", "current_time": 12.5,
                                                 "version": start["version"], "request_id": 1})
     assert (await display.expect("ack"))["success"] is True
@@ -277,7 +287,7 @@ async def test_the_host_leaving_closes_the_room_for_everyone(room, host):
     controller = await Peer.open(host, "controller", room.id)
     await controller.send("leave_room", {"request_id": "bye"})
     assert (await controller.expect("ack"))["result"] == {"room_closed": True}
-    assert (await viewer.expect("room_closed")) == {"room_id": room.id}
+    assert (await viewer.expect("room_closed"))["room_id"] == room.id
     closed = await db(Room.objects.get, pk=room.id)
     assert closed.closed_at is not None
     late = await Peer.open(client_type="viewer")
