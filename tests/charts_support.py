@@ -1,6 +1,6 @@
 """Chart-library fixtures and builders: a loopback WebDAV server and synthetic song folders.
 
-Test modules import the fixtures they use (`from tests.charts_support import webdav`).
+Registered as a pytest plugin in conftest.py.
 """
 
 from __future__ import annotations

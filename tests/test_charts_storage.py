@@ -6,7 +6,6 @@ from charts.storage import LocalStorage, WebDAVStorage, get_storage
 from charts.storage.base import (
     AuthFailed, InsufficientStorage, NotFound, Unavailable, UnsafePath, confine,
 )
-from tests.charts_support import webdav  # noqa: F401  (fixture)
 from tests.fakes.webdav import PASSWORD, USER
 
 
