@@ -176,6 +176,16 @@ def extract(path, dest, limits: Limits | None = None, progress=None) -> list[Mem
     limits = limits or Limits.from_settings()
     kind, members = inspect(path, limits)
     dest.mkdir(parents=True, exist_ok=True)
+    try:
+        _extract(kind, path, dest, members, limits, progress)
+    except ArchiveRefused:
+        raise
+    except Exception as exc:  # CRC errors, truncated data, backend failures: all "damaged"
+        raise ArchiveRefused(f"The archive is damaged and cannot be unpacked: {exc}.") from None
+    return members
+
+
+def _extract(kind, path, dest, members, limits, progress) -> None:
     budget = [limits.total_bytes]
     if kind == "zip":
         with zipfile.ZipFile(path) as archive:
@@ -210,7 +220,6 @@ def extract(path, dest, limits: Limits | None = None, progress=None) -> list[Mem
             raise ArchiveRefused("The archive unpacked to more than it declared; refused.")
         if progress:
             progress(len(members), len(members))
-    return members
 
 
 def _write_member(handle, dest: Path, name: str, is_dir: bool, declared: int, budget) -> None:
