@@ -219,3 +219,22 @@ def mark_duplicates() -> int:
             changes.append(Chart(id=pk, issues=new))
     Chart.objects.bulk_update(changes, ["issues"], batch_size=BATCH)
     return flagged
+
+
+def refresh_folder(path: str, storage=None) -> Chart | None:
+    """Re-read one song folder now (after an edit); None when it is no longer a song folder."""
+    storage = storage or storage_mod.get_storage()
+    files = [e for e in storage.list(path) if not e.is_dir]
+    names = [f.name for f in files]
+    if not is_song_folder(names):
+        Chart.objects.filter(remote_path=path).delete()
+        return None
+    info = describe_folder(names, lambda name: storage.read_bytes(
+        f"{path}/{name}", max_bytes=INI_MAX_BYTES if name.lower() == "song.ini"
+        else CHART_MAX_BYTES))
+    chart, _ = Chart.objects.update_or_create(
+        remote_path=path, defaults={**info.fields, "folder_etag": signature(files),
+                                    "synced_at": timezone.now()})
+    mark_duplicates()
+    chart.refresh_from_db()
+    return chart

@@ -90,12 +90,24 @@ def test_a_failed_walk_purges_nothing(library, webdav):
     assert ChartSyncRun.objects.first().status == "failed"
 
 
+@pytest.mark.postgres
 def test_only_one_sync_runs_at_a_time(library):
+    """Another session (another pod) holds the advisory lock: this run stops at once."""
+    import psycopg
+    from django.db import connection
+
     from songhub import locks
 
-    with locks.exclusive(sync.LOCK):
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+                         user=db["USER"], password=db["PASSWORD"] or None,
+                         dbname=db["NAME"], autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [locks.advisory_key(sync.LOCK)])
         _run, report = sync.run()
     assert report.exit_code == 2 and "in progress" in report.fatal
+    assert Chart.objects.count() == 0
+    _run, report = sync.run()  # released: the next run works
+    assert report.added == 3
 
 
 def test_the_command_prints_a_json_summary_and_exits_by_outcome(library, webdav, settings):
