@@ -92,6 +92,13 @@ def worker_counts() -> tuple[int | None, int | None]:
         return None, None
 
 
+def check_chart_storage() -> str:
+    """The chart library's storage (local folder or Nextcloud): one listing of its root."""
+    from charts import storage
+
+    return storage.check()
+
+
 @never_cache
 def health(request):
     database = check_database()
@@ -104,8 +111,10 @@ def health(request):
         "channel_layer": check_channel_layer(),
         "workers": workers,
         "workers_unhealthy": unhealthy,
+        "chart_storage": check_chart_storage(),
     }
-    degraded = [k for k in ("redis", "channel_layer") if body[k].startswith("error")]
+    degraded = [k for k in ("redis", "channel_layer", "chart_storage")
+                if body[k].startswith("error")]
     if database != "ok":
         body["status"] = "unavailable"
         return JsonResponse(body, status=503)

@@ -407,3 +407,32 @@ if SONG_SYNC_INTERVAL_SECONDS > 0:
         "options": {"expires": SONG_SYNC_INTERVAL_SECONDS * 0.9},
     }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Chart library (issue #14; docs/charts.md) ----------------------------------------------
+INSTALLED_APPS.append("charts")
+# WebDAV root, e.g. https://cloud.example/remote.php/dav/files/USER; empty: the local folder.
+NEXTCLOUD_URL = env.str("NEXTCLOUD_URL", default="").rstrip("/")
+NEXTCLOUD_USERNAME = env.str("NEXTCLOUD_USERNAME", default="")
+NEXTCLOUD_PASSWORD = _secret("NEXTCLOUD_PASSWORD")
+NEXTCLOUD_REMOTE_PATH = env.str("NEXTCLOUD_REMOTE_PATH", default="CloneHero").strip("/")
+NEXTCLOUD_TIMEOUT_SECONDS = env.float("NEXTCLOUD_TIMEOUT_SECONDS", default=30.0)
+try:
+    NEXTCLOUD_FOLDERS = json.loads(env.str("NEXTCLOUD_FOLDERS", default="") or "{}")
+except ValueError:
+    NEXTCLOUD_FOLDERS = None
+if not isinstance(NEXTCLOUD_FOLDERS, dict) or not all(
+        isinstance(v, str) and v.strip("/") for v in NEXTCLOUD_FOLDERS.values()):
+    raise ImproperlyConfigured('NEXTCLOUD_FOLDERS must be a JSON object such as '
+                               '{"songs": "Songs", "backgrounds": "Backgrounds"}')
+CHARTS_DIR = env.str("CHARTS_DIR", default="")  # local backend root; default SONG_DATA_DIR/charts
+CHARTS_MAX_UPLOAD_MB = env.int("CHARTS_MAX_UPLOAD_MB", default=2048)
+CHARTS_MAX_MEMBERS = env.int("CHARTS_MAX_MEMBERS", default=10_000)
+CHARTS_MAX_UNCOMPRESSED_MB = env.int("CHARTS_MAX_UNCOMPRESSED_MB", default=8192)
+CHARTS_MAX_RATIO = env.int("CHARTS_MAX_RATIO", default=200)
+CHARTS_SYNC_INTERVAL_SECONDS = env.int("CHARTS_SYNC_INTERVAL_SECONDS", default=3600)
+if CHARTS_SYNC_INTERVAL_SECONDS > 0 and _bool("CHARTS_BEAT_SYNC", default=True):
+    CELERY_BEAT_SCHEDULE["sync-charts"] = {
+        "task": "charts.tasks.sync_charts_task",
+        "schedule": float(CHARTS_SYNC_INTERVAL_SECONDS),
+        "options": {"expires": CHARTS_SYNC_INTERVAL_SECONDS * 0.9},
+    }

@@ -1,0 +1,240 @@
+"""Library sync: the Songs folder on the storage → `Chart` rows.
+
+Walk the Songs folder once (PROPFIND `Depth: infinity`, or level by level), group files by
+folder, and keep every folder that holds a song.ini or a chart file. A folder's signature is a
+hash of its listing (names, etags, sizes, dates): only folders whose signature changed since the
+last run are downloaded (song.ini and the chart file, nothing else) and parsed, in parallel.
+Rows are upserted in batches; rows whose folders vanished are purged (unless `purge=False`).
+A walk that fails stops the run before anything is purged. One run at a time (`locks`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from songhub import locks
+
+from . import storage as storage_mod
+from .folders import CHART_MAX_BYTES, INI_MAX_BYTES, describe_folder, is_song_folder
+from .models import Chart, ChartSyncRun
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+DOWNLOAD_THREADS = 8
+UPSERT_FIELDS = ["title", "artist", "album", "genre", "year", "charter", "search_text",
+                 "song_length_ms", "chart_length_ms", "preview_start_ms", "diffs",
+                 "chart_format", "chart_file", "note_counts", "star_power", "sections",
+                 "audio_files", "album_art", "has_audio", "has_video", "has_background", "ini",
+                 "ini_other", "files", "issues", "chart_hash", "folder_etag", "synced_at"]
+LOCK = "charts-sync"
+
+
+class SyncFailed(Exception):
+    """The run could not read the library at all."""
+
+
+@dataclass
+class SyncReport:
+    synced: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    purged: int = 0
+    failed: int = 0
+    downloads: int = 0
+    errors: list[dict] = field(default_factory=list)
+    fatal: str = ""
+
+    def summary(self) -> dict:
+        return {"synced": self.synced, "added": self.added, "updated": self.updated,
+                "unchanged": self.unchanged, "purged": self.purged, "failed": self.failed}
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.fatal else (1 if self.failed else 0)
+
+
+def signature(entries) -> str:
+    digest = hashlib.sha1()
+    for e in sorted(entries, key=lambda e: e.name):
+        digest.update(f"{e.name}\0{e.etag}\0{e.size}\0{e.modified}\n".encode())
+    return digest.hexdigest()
+
+
+def discover(storage, songs_root: str) -> dict[str, list]:
+    """folder path → its direct file entries, for every song folder below `songs_root`."""
+    by_folder: dict[str, list] = defaultdict(list)
+    for entry in storage.walk(songs_root):
+        if not entry.is_dir and not entry.name.endswith((".tmp", ".part")):
+            by_folder[entry.parent].append(entry)
+    return {path: files for path, files in by_folder.items()
+            if is_song_folder([f.name for f in files])}
+
+
+def queue(trigger: str, dry_run: bool = False, purge: bool = True) -> ChartSyncRun:
+    """A queued run handed to the worker after commit (the API and admin call this)."""
+    from .tasks import sync_charts_task
+
+    with transaction.atomic():
+        run = ChartSyncRun.objects.create(trigger=trigger, dry_run=dry_run, purge=purge)
+        sync_charts_task.delay_on_commit(run.pk)
+    return run
+
+
+def run(trigger: str = "cli", dry_run: bool = False, purge: bool = True,
+        progress=None) -> tuple[ChartSyncRun, SyncReport]:
+    """Record a run and execute it now (the command and the beat task call this)."""
+    record = ChartSyncRun.objects.create(trigger=trigger, dry_run=dry_run, purge=purge,
+                                         status=ChartSyncRun.Status.RUNNING)
+    return record, execute(record, progress)
+
+
+def claim(run_id: int) -> ChartSyncRun | None:
+    if ChartSyncRun.objects.filter(pk=run_id, status=ChartSyncRun.Status.QUEUED).update(
+            status=ChartSyncRun.Status.RUNNING, started_at=timezone.now()) != 1:
+        return None
+    return ChartSyncRun.objects.get(pk=run_id)
+
+
+def execute(record: ChartSyncRun, progress=None) -> SyncReport:
+    """Run the sync for a RUNNING record and finish the record, whatever happens."""
+    report = SyncReport()
+    try:
+        with locks.exclusive(LOCK):
+            sync_library(report, dry_run=record.dry_run, purge=record.purge, progress=progress)
+    except locks.Busy as exc:
+        report.fatal = str(exc)
+    except storage_mod.StorageError as exc:
+        report.fatal = f"storage: {exc}"
+    except Exception as exc:  # every failure path ends the run with a message
+        logger.exception("chart sync #%s crashed", record.pk)
+        report.fatal = f"{exc.__class__.__name__}: {exc}"
+    status = (ChartSyncRun.Status.FAILED if report.fatal else
+              ChartSyncRun.Status.PARTIAL if report.failed else ChartSyncRun.Status.SUCCEEDED)
+    ChartSyncRun.objects.filter(pk=record.pk).update(
+        status=status, finished_at=timezone.now(), summary=report.summary(),
+        errors=report.errors[:200], message=report.fatal)
+    return report
+
+
+def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
+                 progress=None, storage=None) -> SyncReport:
+    storage = storage or storage_mod.get_storage()
+    songs_root = storage_mod.folder("songs")
+    if not storage.exists(songs_root):
+        if dry_run:
+            raise storage_mod.StorageError(f"the songs folder {songs_root!r} does not exist")
+        storage.mkdir(songs_root)
+    folders = discover(storage, songs_root)
+    report.synced = len(folders)
+    known = dict(Chart.objects.values_list("remote_path", "folder_etag"))
+    signatures = {path: signature(files) for path, files in folders.items()}
+    changed = [p for p in folders if known.get(p) != signatures[p]]
+    report.unchanged = len(folders) - len(changed)
+    if progress:
+        progress("read", 0, len(changed))
+
+    def load(path):
+        names = [f.name for f in folders[path]]
+        sizes = {f.name: f.size for f in folders[path]}
+
+        def read(name):
+            limit = INI_MAX_BYTES if name.lower() == "song.ini" else CHART_MAX_BYTES
+            if sizes.get(name, 0) > limit:
+                raise storage_mod.StorageError(f"{name} is larger than {limit} bytes")
+            report.downloads += 1
+            return storage.read_bytes(f"{path}/{name}", max_bytes=limit)
+
+        return describe_folder(names, read)
+
+    now = timezone.now()
+    batch: list[Chart] = []
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+        futures = [(path, pool.submit(load, path)) for path in changed]
+        for done, (path, future) in enumerate(futures, 1):
+            try:
+                info = future.result()
+            except storage_mod.StorageError as exc:
+                report.failed += 1
+                report.errors.append({"folder": path, "message": str(exc)})
+                continue
+            if path in known:
+                report.updated += 1
+            else:
+                report.added += 1
+            batch.append(Chart(remote_path=path, folder_etag=signatures[path], synced_at=now,
+                               **info.fields))
+            if len(batch) >= BATCH:
+                _upsert(batch, dry_run)
+                batch = []
+            if progress:
+                progress("read", done, len(changed))
+    _upsert(batch, dry_run)
+    gone = set(known) - set(folders)
+    if purge and gone:
+        report.purged = len(gone)
+        if not dry_run:
+            for chunk in _chunks(sorted(gone), 1000):
+                Chart.objects.filter(remote_path__in=chunk).delete()
+    if not dry_run and (changed or report.purged):
+        mark_duplicates()
+    return report
+
+
+def _upsert(batch: list[Chart], dry_run: bool) -> None:
+    if batch and not dry_run:
+        Chart.objects.bulk_create(batch, update_conflicts=True, unique_fields=["remote_path"],
+                                  update_fields=UPSERT_FIELDS)
+
+
+def _chunks(items, size):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def mark_duplicates() -> int:
+    """Add `duplicateChart` to every chart whose file hash is in another folder too, and take
+    it off the ones that are unique again. Returns how many charts carry it. (Plain Python over
+    three columns: SQLite, the embedded default, has no JSON containment lookup.)"""
+    rows = list(Chart.objects.values_list("id", "chart_hash", "issues"))
+    counts: dict[str, int] = defaultdict(int)
+    for _id, chart_hash, _issues in rows:
+        if chart_hash:
+            counts[chart_hash] += 1
+    changes, flagged = [], 0
+    for pk, chart_hash, issues in rows:
+        duplicate = counts.get(chart_hash, 0) > 1
+        flagged += duplicate
+        if duplicate != ("duplicateChart" in issues):
+            new = sorted({*issues, "duplicateChart"} if duplicate
+                         else set(issues) - {"duplicateChart"})
+            changes.append(Chart(id=pk, issues=new))
+    Chart.objects.bulk_update(changes, ["issues"], batch_size=BATCH)
+    return flagged
+
+
+def refresh_folder(path: str, storage=None) -> Chart | None:
+    """Re-read one song folder now (after an edit); None when it is no longer a song folder."""
+    storage = storage or storage_mod.get_storage()
+    files = [e for e in storage.list(path) if not e.is_dir]
+    names = [f.name for f in files]
+    if not is_song_folder(names):
+        Chart.objects.filter(remote_path=path).delete()
+        return None
+    info = describe_folder(names, lambda name: storage.read_bytes(
+        f"{path}/{name}", max_bytes=INI_MAX_BYTES if name.lower() == "song.ini"
+        else CHART_MAX_BYTES))
+    chart, _ = Chart.objects.update_or_create(
+        remote_path=path, defaults={**info.fields, "folder_etag": signature(files),
+                                    "synced_at": timezone.now()})
+    mark_duplicates()
+    chart.refresh_from_db()
+    return chart

@@ -1,0 +1,124 @@
+"""Library sync against a real WebDAV server: incremental, purging, the command's contract."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from charts import sync
+from charts.models import Chart, ChartSyncRun
+from tests.charts_support import make_song_folder, song_ini
+from tests.helpers import subprocess_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def library(webdav):
+    songs = webdav.files / "Songs"
+    make_song_folder(songs / "Band" / "One_aaaa", "One", "Band", notes=32)
+    make_song_folder(songs / "Band" / "Two_bbbb", "Two", "Band", notes=48)
+    make_song_folder(songs / "Other" / "Three_cccc", "Three", "Other", notes=16, audio=None)
+    (songs / "Other" / "not-a-song").mkdir()
+    (songs / "Other" / "not-a-song" / "readme.txt").write_text("hi")
+    return songs
+
+
+def test_it_adds_every_song_folder(library):
+    _run, report = sync.run()
+    assert report.summary() == {"synced": 3, "added": 3, "updated": 0, "unchanged": 0,
+                                "purged": 0, "failed": 0}
+    one = Chart.objects.get(remote_path="Songs/Band/One_aaaa")
+    assert (one.title, one.artist, one.charter, one.chart_format) == ("One", "Band", "Someone",
+                                                                       "chart")
+    assert one.note_counts == {"guitar": {"expert": 32}} and one.has_audio
+    assert Chart.objects.get(title="Three").issues == ["noAudio"]
+    assert ChartSyncRun.objects.get().status == "succeeded"
+
+
+def test_it_downloads_nothing_when_unchanged(library, webdav):
+    sync.run()
+    webdav.reset_counts()
+    _run, report = sync.run()
+    assert report.unchanged == 3 and report.downloads == 0
+    assert set(webdav.counts) == {"PROPFIND"}
+
+
+def test_it_rereads_only_the_changed_folder(library, webdav):
+    sync.run()
+    (library / "Band" / "Two_bbbb" / "song.ini").write_text(song_ini("Two (Live)", "Band"))
+    webdav.reset_counts()
+    _run, report = sync.run()
+    assert (report.updated, report.unchanged, report.downloads) == (1, 2, 2)
+    assert Chart.objects.filter(title="Two (Live)").count() == 1
+
+
+def test_it_purges_vanished_folders_unless_told_not_to(library):
+    import shutil
+
+    sync.run()
+    shutil.rmtree(library / "Other")
+    _run, report = sync.run(purge=False)
+    assert report.purged == 0 and Chart.objects.count() == 3
+    _run, report = sync.run()
+    assert report.purged == 1 and Chart.objects.count() == 2
+
+
+def test_dry_run_writes_nothing(library):
+    _run, report = sync.run(dry_run=True)
+    assert report.added == 3 and Chart.objects.count() == 0
+
+
+def test_it_flags_duplicate_charts(library):
+    import shutil
+
+    shutil.copytree(library / "Band" / "One_aaaa", library / "Copy" / "One_dddd")
+    sync.run()
+    flagged = Chart.objects.filter(remote_path__in=["Songs/Band/One_aaaa", "Songs/Copy/One_dddd"])
+    assert all("duplicateChart" in c.issues for c in flagged)
+    shutil.rmtree(library / "Copy")
+    sync.run()
+    assert "duplicateChart" not in Chart.objects.get(remote_path="Songs/Band/One_aaaa").issues
+
+
+def test_a_failed_walk_purges_nothing(library, webdav):
+    sync.run()
+    webdav.fail_next("PROPFIND", 503, times=20)
+    _run, report = sync.run()
+    assert report.exit_code == 2 and Chart.objects.count() == 3
+    assert ChartSyncRun.objects.first().status == "failed"
+
+
+@pytest.mark.postgres
+def test_only_one_sync_runs_at_a_time(library):
+    """Another session (another pod) holds the advisory lock: this run stops at once."""
+    import psycopg
+    from django.db import connection
+
+    from songhub import locks
+
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+                         user=db["USER"], password=db["PASSWORD"] or None,
+                         dbname=db["NAME"], autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [locks.advisory_key(sync.LOCK)])
+        _run, report = sync.run()
+    assert report.exit_code == 2 and "in progress" in report.fatal
+    assert Chart.objects.count() == 0
+    _run, report = sync.run()  # released: the next run works
+    assert report.added == 3
+
+
+def test_the_command_prints_a_json_summary_and_exits_by_outcome(library, webdav, settings):
+    env = subprocess_env(settings.SONG_DATA_DIR, NEXTCLOUD_URL=webdav.url,
+                         NEXTCLOUD_USERNAME=settings.NEXTCLOUD_USERNAME,
+                         NEXTCLOUD_PASSWORD=settings.NEXTCLOUD_PASSWORD)
+    done = subprocess.run([sys.executable, "manage.py", "sync_charts"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["added"] == 3
+    env["NEXTCLOUD_PASSWORD"] = "wrong"
+    done = subprocess.run([sys.executable, "manage.py", "sync_charts", "--no-purge"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "credentials" in done.stderr
