@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "rooms",
     "workers",
     "listening",
+    "graph",
 ]
 
 MIDDLEWARE = [
