@@ -226,6 +226,8 @@ def rebuild() -> dict:
     tracks no entry points at any more are removed."""
     require_postgresql()
     with transaction.atomic(), connection.cursor() as cursor:
+        # TRUNCATE refuses to run while deferred FK checks are pending: check them now
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("DELETE FROM graph_trackartist")
         _derive_gold(None)
         cursor.execute("DELETE FROM graph_track t WHERE NOT EXISTS "

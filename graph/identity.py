@@ -79,7 +79,7 @@ _LABEL = re.compile(r"\s*\[([^\[\]]*)\]\s*$")
 _SPLIT = re.compile(r"\s+[-–—]\s+")
 _PAREN = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 _FEAT = re.compile(r"\s*\b(?:feat\.?|ft\.?|featuring)\s+", re.IGNORECASE)
-_COLLAB = re.compile(r"\s*(?:&|,|\+|\bx\b|\band\b|\bvs\.?|\bversus\b)\s*", re.IGNORECASE)
+_COLLAB = re.compile(r"\s*(?:&|,|\+)\s*|\s+(?:x|and|vs\.?|versus)\s+", re.IGNORECASE)
 _VERSION_WORDS = re.compile(
     r"\b(remix|rmx|edit|re-?edit|rework|re-?work|bootleg|dub|vip|mix|version|remode|flip|"
     r"refix|cover|mashup|instrumental|acapella|a cappella|live)\b", re.IGNORECASE)

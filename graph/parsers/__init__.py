@@ -86,7 +86,7 @@ def detect(text: str, filename: str = "") -> str:
         if name.endswith(ext):
             return fmt
     head = text.lstrip()[:2000]
-    if head.startswith(("{", "[")):
+    if head.startswith(("{", "[")) and not head.startswith("{{"):
         return "json"
     if head.startswith("#EXTM3U") or "#EXTINF" in head:
         return "m3u"
