@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("ingestion.urls")),
     path("", include("rooms.urls")),
     path("", include("listening.urls")),
+    path("", include("graph.urls")),
 ]

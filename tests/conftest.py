@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.rooms_fixtures"]  # host, guest_user, stranger, song, room personas
+# host, guest_user, stranger, song, room personas; loopback setlist sources for the graph
+pytest_plugins = ["tests.rooms_fixtures", "tests.graph_fixtures"]
 
 REQUIRE_SERVICES = os.environ.get("SONGHUB_REQUIRE_SERVICES") == "1"
 DEMO_SONGS = Path(__file__).resolve().parent.parent / "ingestion" / "demo_songs"
