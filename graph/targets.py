@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import F
 from django.utils import timezone
 
 from . import etl, sources
@@ -83,7 +83,7 @@ def run_targets(limit: int = 10, source: str | None = None, per_target: int = 5,
     query = TargetTrackSearch.objects.filter(status__in=RUNNABLE)
     if source:
         query = query.filter(scraper_name=source)
-    for target in query.order_by(Q(last_run_at__isnull=False), "last_run_at", "id")[:limit]:
+    for target in query.order_by(F("last_run_at").asc(nulls_first=True), "id")[:limit]:
         if dry_run:
             report.lines.append(f"would search {target.scraper_name} for {target.search_query!r}")
             continue
