@@ -7,7 +7,9 @@ like the rooms protocol.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 from typing import TypedDict
 
@@ -33,5 +35,15 @@ def graph_updated(pairs_changed: int, setlist_ids: list[int]) -> None:
 
 def _send(message: dict) -> None:
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
         async_to_sync(layer.group_send)(GROUP, message)
+        return
+    # committed from a thread that runs an event loop (an async caller, a browser driver):
+    # async_to_sync cannot run here, so send from a short-lived thread of its own
+    sender = threading.Thread(target=asyncio.run, args=(layer.group_send(GROUP, message),))
+    sender.start()
+    sender.join(timeout=5)

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from . import curation, etl
+from .identity import INVALID_ARTIST_PATTERN, UNKNOWN_TITLES
 from .models import CurationAudit
 from .parsers import FORMATS, ParseError, parse
 
@@ -14,7 +15,11 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 def graph_page(request):
-    return render(request, "graph/graph.html", {"available": connection.vendor == "postgresql"})
+    """The page gets the artist rule's own pattern (identity.py), so the frontend layer
+    filters with the same definition as the ETL, the views and the API."""
+    return render(request, "graph/graph.html", {
+        "available": connection.vendor == "postgresql",
+        "rule": {"invalid_artist": INVALID_ARTIST_PATTERN, "unknown_titles": sorted(UNKNOWN_TITLES)}})
 
 
 @staff_member_required
