@@ -116,6 +116,8 @@ INSTALLED_APPS = [
     "rooms",
     "workers",
     "listening",
+    "charts",
+    "graph",
 ]
 
 MIDDLEWARE = [
@@ -409,7 +411,6 @@ if SONG_SYNC_INTERVAL_SECONDS > 0:
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Chart library (issue #14; docs/charts.md) ----------------------------------------------
-INSTALLED_APPS.append("charts")
 # WebDAV root, e.g. https://cloud.example/remote.php/dav/files/USER; empty: the local folder.
 NEXTCLOUD_URL = env.str("NEXTCLOUD_URL", default="").rstrip("/")
 NEXTCLOUD_USERNAME = env.str("NEXTCLOUD_USERNAME", default="")
@@ -436,3 +437,22 @@ if CHARTS_SYNC_INTERVAL_SECONDS > 0 and _bool("CHARTS_BEAT_SYNC", default=True):
         "schedule": float(CHARTS_SYNC_INTERVAL_SECONDS),
         "options": {"expires": CHARTS_SYNC_INTERVAL_SECONDS * 0.9},
     }
+# --- Transition graph (docs/graph.md) -------------------------------------------------------
+MIXESDB_API_URL = env.str("MIXESDB_API_URL", default="https://www.mixesdb.com/db/api.php")
+SETLISTFM_API_URL = env.str("SETLISTFM_API_URL", default="https://api.setlist.fm/rest").rstrip("/")
+SETLISTFM_API_KEY = _secret("SETLISTFM_API_KEY")
+MUSICBRAINZ_API_URL = env.str("MUSICBRAINZ_API_URL",
+                              default="https://musicbrainz.org/ws/2").rstrip("/")
+GRAPH_USER_AGENT = env.str(
+    "GRAPH_USER_AGENT", default=f"songhub/{VERSION} (self-hosted music hub; transition graph)")
+GRAPH_REQUEST_INTERVAL_SECONDS = env.float("GRAPH_REQUEST_INTERVAL_SECONDS", default=1.0)
+GRAPH_HTTP_TIMEOUT_SECONDS = env.float("GRAPH_HTTP_TIMEOUT_SECONDS", default=20.0)
+GRAPH_BACKOFF_SECONDS = env.float("GRAPH_BACKOFF_SECONDS", default=1.0)
+GRAPH_MAX_RETRY_AFTER_SECONDS = env.float("GRAPH_MAX_RETRY_AFTER_SECONDS", default=120.0)
+GRAPH_BREAKER_THRESHOLD = env.int("GRAPH_BREAKER_THRESHOLD", default=5)
+GRAPH_BREAKER_COOLDOWN_SECONDS = env.float("GRAPH_BREAKER_COOLDOWN_SECONDS", default=300.0)
+GRAPH_ENRICH_CACHE_SECONDS = env.int("GRAPH_ENRICH_CACHE_SECONDS", default=30 * 86400)
+GRAPH_SESSION_GAP_MINUTES = env.int("GRAPH_SESSION_GAP_MINUTES", default=30)
+if GRAPH_REQUEST_INTERVAL_SECONDS < 0 or GRAPH_BREAKER_THRESHOLD < 1:
+    raise ImproperlyConfigured("GRAPH_REQUEST_INTERVAL_SECONDS must be >= 0 and "
+                               "GRAPH_BREAKER_THRESHOLD >= 1")

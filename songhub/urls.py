@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("rooms.urls")),
     path("", include("listening.urls")),
     path("", include("charts.urls")),
+    path("", include("graph.urls")),
 ]

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["tests.rooms_fixtures",  # host, guest_user, stranger, song, room personas
-                  "tests.charts_support"]  # webdav (loopback WebDAV server)
+                  "tests.charts_support",  # webdav (loopback WebDAV server)
+                  "tests.graph_fixtures"]  # loopback setlist sources for the graph
 
 REQUIRE_SERVICES = os.environ.get("SONGHUB_REQUIRE_SERVICES") == "1"
 DEMO_SONGS = Path(__file__).resolve().parent.parent / "ingestion" / "demo_songs"

@@ -45,6 +45,7 @@ class FakeSpotify:
         self.requests_by_user: Counter = Counter()
         self.playlists: dict[str, list[dict]] = {}  # spotify user id -> playlist objects
         self.playlist_tracks: dict[str, list[str]] = {}  # playlist id -> track ids
+        self.features: dict[str, dict] = {}  # track id -> audio features (tempo, key, mode)
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -97,12 +98,25 @@ class FakeSpotify:
     def now_playing(self, spotify_id: str, body: dict | None):
         self.playing[spotify_id] = body
 
-    def add_track(self, track_id: str, name: str, artists: list[tuple[str, str]]):
+    def add_track(self, track_id: str, name: str, artists: list[tuple[str, str]], isrc: str = ""):
         self.tracks[track_id] = {"id": track_id, "name": name, "duration_ms": 200000,
                                  "type": "track", "popularity": 50,
                                  "available_markets": ["US", "DE"],
                                  "album": {"name": f"{name} (album)", "available_markets": ["US"]},
                                  "artists": [{"id": a, "name": n} for a, n in artists]}
+        if isrc:
+            self.tracks[track_id]["external_ids"] = {"isrc": isrc}
+
+    def search_tracks(self, q: str) -> list[dict]:
+        """`artist:X track:Y` (quotes optional) matched case-insensitively, as Spotify does."""
+        import re
+
+        fields = {k: (a or b).lower() for k, a, b in
+                  re.findall(r'(artist|track):(?:"([^"]*)"|(\S+))', q)}
+        return [t for t in self.tracks.values()
+                if fields.get("track", t["name"].lower()) == t["name"].lower()
+                and any(fields.get("artist", a["name"].lower()) == a["name"].lower()
+                        for a in t["artists"])]
 
     # -- the two dialects -----------------------------------------------------------------
     REMOVED = {"popularity", "available_markets", "followers", "genres", "country", "email",
@@ -178,6 +192,9 @@ class FakeSpotify:
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 if form.get("grant_type") == "authorization_code":
                     refresh = fake.codes.pop(form.get("code", ""), None)
+                elif form.get("grant_type") == "client_credentials":
+                    refresh = "__app__"  # an app token: no user behind it
+                    fake.users.setdefault("__app__", {"id": "__app__", "display_name": "app"})
                 elif form.get("grant_type") == "refresh_token":
                     refresh = form.get("refresh_token") if form.get("refresh_token") in \
                         fake.users else None
@@ -197,7 +214,8 @@ class FakeSpotify:
                     time.sleep(fake.latency)
                 parsed = urlparse(self.path)
                 path, query = parsed.path, parse_qs(parsed.query)
-                name = "/v1/tracks/{id}" if path.startswith("/v1/tracks/") else path
+                name = "/v1/tracks/{id}" if path.startswith("/v1/tracks/") else \
+                    "/v1/audio-features/{id}" if path.startswith("/v1/audio-features/") else path
                 fake.counts[name] += 1
                 failure = self.injected(path)
                 if failure:
@@ -248,6 +266,15 @@ class FakeSpotify:
                         return self.reply(400, {"error": {"status": 400,
                                                           "message": "Too many ids requested"}})
                     return self.reply(200, {"tracks": [fake.tracks.get(i) for i in ids]})
+                if path == "/v1/search":
+                    items = fake.search_tracks(query.get("q", [""])[0])
+                    limit = int(query.get("limit", ["20"])[0])
+                    return self.reply(200, {"tracks": {"items": items[:limit],
+                                                       "total": len(items)}})
+                if path.startswith("/v1/audio-features/"):
+                    features = fake.features.get(path.rsplit("/", 1)[1])
+                    return self.reply(200 if features else 404,
+                                      features or {"error": {"status": 404}})
                 if path.startswith("/v1/tracks/"):
                     if fake.per_id_429_after is not None and \
                             fake.counts["/v1/tracks/{id}"] > fake.per_id_429_after:

@@ -1,0 +1,173 @@
+"""Read side of the graph: every query reads the gold views (`graph_nodes`, `graph_edges`,
+`graph_node_artists`), which cannot return a node without valid artist attribution, and then
+filters again with identity.is_valid_artist (defence in depth: the API layer of the rule).
+No parameter of any function here shows an invalid node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count, Q
+
+from .identity import ROLE_PRIMARY, camelot_compatible, is_identified_title, is_valid_artist, normalise
+from .models import Entry, Setlist
+
+EDGE_COLUMNS = "from_track_id, to_track_id, occurrences, setlists, djs"
+
+
+@dataclass(frozen=True)
+class GraphParams:
+    seed: int | None = None
+    depth: int = 1
+    min_count: int = 1
+    limit: int = 200
+
+
+def _rows(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def nodes(ids: list[int], with_degree: bool = True) -> dict[int, dict]:
+    """Node dicts for these ids, only for valid nodes: {id, title, artists, camelot, bpm,
+    degree}. A node whose primary artists do not all pass the rule is dropped here too."""
+    if not ids:
+        return {}
+    result = {}
+    for track_id, title, camelot, bpm, spotify_id in _rows(
+            "SELECT id, title, camelot, bpm, spotify_id FROM graph_nodes WHERE id = ANY(%s)",
+            [ids]):
+        result[track_id] = {"id": track_id, "title": title, "artists": [], "camelot": camelot,
+                            "bpm": bpm, "spotify_id": spotify_id, "degree": 0}
+    for track_id, name, role in _rows(
+            "SELECT track_id, name, role FROM graph_node_artists WHERE track_id = ANY(%s) "
+            "ORDER BY track_id, role <> 'primary', position", [list(result)]):
+        result[track_id]["artists"].append({"name": name, "role": role})
+    for track_id in [t for t, node in result.items() if not valid_node(node)]:
+        del result[track_id]
+    if with_degree and result:
+        for track_id, degree in _rows(
+                "SELECT id, count(*) FROM (SELECT from_track_id AS id FROM graph_edges "
+                "WHERE from_track_id = ANY(%s) UNION ALL SELECT to_track_id FROM graph_edges "
+                "WHERE to_track_id = ANY(%s)) x GROUP BY id", [list(result), list(result)]):
+            result[track_id]["degree"] = degree
+    return result
+
+
+def valid_node(node: dict) -> bool:
+    """The API's own check of the artist rule on a node about to be returned."""
+    primaries = [a["name"] for a in node.get("artists", []) if a.get("role") == ROLE_PRIMARY]
+    return bool(primaries) and all(is_valid_artist(n) for n in primaries) \
+        and is_identified_title(node.get("title"))
+
+
+def _edge(row) -> dict:
+    return {"from": row[0], "to": row[1], "occurrences": row[2], "setlists": row[3], "djs": row[4]}
+
+
+def graph(params: GraphParams) -> dict:
+    """A neighbourhood of `seed` up to `depth` hops (both directions), or the strongest edges
+    when there is no seed; at most `limit` nodes, edges with at least `min_count` setlists."""
+    edges: dict[tuple[int, int], dict] = {}
+    if params.seed is None:
+        for row in _rows(f"SELECT {EDGE_COLUMNS} FROM graph_edges WHERE setlists >= %s "
+                         "ORDER BY setlists DESC, occurrences DESC LIMIT %s",
+                         [params.min_count, params.limit]):
+            edges[(row[0], row[1])] = _edge(row)
+        ids = list(dict.fromkeys(i for pair in edges for i in pair))[:params.limit]
+    else:
+        ids, seen, frontier = [params.seed], {params.seed}, [params.seed]
+        for _ in range(params.depth):
+            if not frontier or len(ids) >= params.limit:
+                break
+            rows = _rows(
+                f"SELECT {EDGE_COLUMNS} FROM graph_edges WHERE (from_track_id = ANY(%s) OR "
+                "to_track_id = ANY(%s)) AND setlists >= %s "
+                "ORDER BY setlists DESC, occurrences DESC, id LIMIT %s",
+                [frontier, frontier, params.min_count, params.limit * 4])
+            frontier = []
+            for row in rows:
+                for track_id in row[:2]:
+                    if track_id not in seen and len(ids) < params.limit:
+                        seen.add(track_id)
+                        ids.append(track_id)
+                        frontier.append(track_id)
+                if row[0] in seen and row[1] in seen:
+                    edges[(row[0], row[1])] = _edge(row)
+    found = nodes(ids)
+    return {"nodes": [found[i] for i in ids if i in found],
+            "edges": [e for (a, b), e in edges.items() if a in found and b in found]}
+
+
+def next_tracks(track_id: int, limit: int = 20) -> dict | None:
+    """"DJs who play X also play Y": what follows X, by distinct setlists then occurrences,
+    with a harmonic-mixing flag. None when X is not a valid node."""
+    seed = nodes([track_id], with_degree=False).get(track_id)
+    if seed is None:
+        return None
+    rows = _rows(f"SELECT {EDGE_COLUMNS} FROM graph_edges WHERE from_track_id = %s "
+                 "ORDER BY setlists DESC, occurrences DESC, to_track_id LIMIT %s",
+                 [track_id, limit])
+    found = nodes([r[1] for r in rows], with_degree=False)
+    items = []
+    for row in rows:
+        node = found.get(row[1])
+        if node is not None:
+            items.append({"track": node, "occurrences": row[2], "setlists": row[3], "djs": row[4],
+                          "camelot_compatible": camelot_compatible(seed["camelot"], node["camelot"])})
+    return {"track": seed, "next": items}
+
+
+def search(q: str, limit: int = 20) -> list[dict]:
+    """Tracks whose "artist title" contains every word of `q` (pg_trgm index), best first."""
+    words = normalise(q).split()[:8]
+    if not words:
+        return []
+    expr = "(t.artist_key || ' ' || t.title_key)"
+    where = " AND ".join(f"{expr} ILIKE %s" for _ in words)
+    like = ["%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            for w in words]
+    rows = _rows(f"SELECT t.id FROM graph_track t WHERE {where} AND t.id IN "
+                 f"(SELECT id FROM graph_nodes) ORDER BY similarity({expr}, %s) DESC, t.id "
+                 "LIMIT %s", [*like, " ".join(words), limit])
+    found = nodes([r[0] for r in rows])
+    return [found[r[0]] for r in rows if r[0] in found]
+
+
+def setlist_summary(setlist: Setlist) -> dict:
+    return {"id": setlist.pk, "source": setlist.source, "title": setlist.title, "dj": setlist.dj,
+            "event": setlist.event, "venue": setlist.venue, "url": setlist.url,
+            "date": setlist.date.isoformat() if setlist.date else None}
+
+
+def setlists(track_id: int | None = None, offset: int = 0, limit: int = 50) -> dict:
+    query = Setlist.objects.all()
+    if track_id is not None:
+        query = query.filter(entries__track_id=track_id).distinct()
+    total = query.count()
+    page = query.annotate(n=Count("entries"))[offset:offset + limit]
+    return {"total": total, "items": [{**setlist_summary(s), "entries": s.n} for s in page]}
+
+
+def setlist_detail(setlist: Setlist) -> dict:
+    entries = list(Entry.objects.filter(setlist=setlist).order_by("position"))
+    valid = set(nodes([e.track_id for e in entries if e.track_id], with_degree=False))
+    return {**setlist_summary(setlist), "entries": [
+        {"position": e.position, "timestamp": e.timestamp, "raw_line": e.raw_line,
+         "artists": [a[0] for a in e.artists if a[1] == ROLE_PRIMARY and is_valid_artist(a[0])],
+         "title": e.title, "label": e.label, "catalog": e.catalog,
+         "identified": e.identified and e.track_id in valid,
+         "track_id": e.track_id if e.track_id in valid else None} for e in entries]}
+
+
+def stats() -> dict:
+    counts = dict(zip(("nodes", "edges", "artists"), _rows(
+        "SELECT (SELECT count(*) FROM graph_nodes), (SELECT count(*) FROM graph_edges), "
+        "(SELECT count(DISTINCT artist_id) FROM graph_node_artists)", [])[0]))
+    entries = Entry.objects.aggregate(total=Count("id"), identified=Count("id", filter=Q(identified=True)))
+    return {**counts, "setlists": Setlist.objects.count(), "entries": entries["total"],
+            "identified_entries": entries["identified"],
+            "sources": dict(Setlist.objects.values_list("source").annotate(n=Count("id")))}
