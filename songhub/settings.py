@@ -117,6 +117,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "songhub.observability.MetricsMiddleware",
     "songhub.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -175,7 +176,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "songhub.observability.CountingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "songhub",
         }
@@ -196,7 +197,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "songhub.observability.CountingLocMemCache"}}
     CHANNEL_LAYER_PREFIX = ""
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # kombu's filesystem transport: a real broker shared by web, worker and beat, no server.
@@ -279,6 +280,11 @@ REALTIME_POLL_SECONDS = env.float("REALTIME_POLL_SECONDS", default=5.0)
 PLAYLIST_SCAN_SECONDS = env.float("PLAYLIST_SCAN_SECONDS", default=86400.0)
 POLL_THREADS = env.int("POLL_THREADS", default=16)
 WORKER_POLLING = _bool("WORKER_POLLING", default=True)  # listeners are polled by workers
+
+# --- Metrics (docs/operations.md) ----------------------------------------------------------
+# Bearer token for /metrics and the worker's metrics port; empty: both refuse every scrape.
+METRICS_TOKEN = _secret("METRICS_TOKEN")
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)  # 0: the worker serves none
 
 # --- Logging: one line per event on stdout, with request / task ids -------------------------
 LOGGING = {
