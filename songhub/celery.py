@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import beat_init, worker_init
+from celery.signals import beat_init, worker_init, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "songhub.settings")
 
@@ -41,3 +41,22 @@ def use_direct_connections(**kwargs):
 
     # Connection wrappers share this dict, so the change holds for connections made later.
     settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+
+
+@worker_init.connect
+def reset_metrics_folder(**kwargs):
+    """Multi-process metrics: a restarted worker must not add the dead processes' values."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink(missing_ok=True)
+
+
+@worker_process_shutdown.connect
+def forget_pool_process(pid=None, **kwargs):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())

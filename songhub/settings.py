@@ -121,6 +121,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "songhub.observability.MetricsMiddleware",
     "songhub.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -204,7 +205,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "songhub.observability.CountingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "songhub",
         }
@@ -225,7 +226,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "songhub.observability.CountingLocMemCache"}}
     CHANNEL_LAYER_PREFIX = ""
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # kombu's filesystem transport: a real broker shared by web, worker and beat, no server.
@@ -355,6 +356,11 @@ RUN_STALE_SECONDS = env.float("RUN_STALE_SECONDS", default=60.0)
 if not 0 < RUN_HEARTBEAT_SECONDS * 2 <= RUN_STALE_SECONDS:
     raise ImproperlyConfigured("RUN_STALE_SECONDS must be at least twice RUN_HEARTBEAT_SECONDS "
                                "(and both positive)")
+
+# --- Metrics (docs/operations.md) ----------------------------------------------------------
+# Bearer token for /metrics and the worker's metrics port; empty: both refuse every scrape.
+METRICS_TOKEN = _secret("METRICS_TOKEN")
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)  # 0: the worker serves none
 
 # --- Logging: one line per event on stdout, with request / task ids -------------------------
 LOGGING = {

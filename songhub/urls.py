@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import health, views
+from . import health, observability, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health", health.health, name="health"),
     path("health/live", health.live, name="health-live"),
+    path("metrics", observability.metrics_view, name="metrics"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -253,3 +253,63 @@ def test_the_run_has_a_15_minute_timeout_a_workspace_pvc_and_a_pip_cache():
                 "songhub-unit-tests")
     assert {s["name"] for s in unit["spec"]["sidecars"]} == {"postgres", "redis"}
     assert "make test" in unit["spec"]["steps"][0]["script"]
+
+
+# --- monitoring component -----------------------------------------------------------------------
+# ServiceMonitor and PrometheusRule are prometheus-operator CRDs: kubernetes-validate knows only
+# the built-in kinds, so those two are checked structurally here instead of against a schema.
+OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+
+
+def test_the_monitoring_component_renders_and_validates():
+    import kubernetes_validate
+
+    plain, monitored = render("prod"), render("prod-monitored")
+    assert not [o for o in plain if o["kind"] in OPERATOR_KINDS]  # clusters without the operator
+    added = {(o["kind"], o["metadata"]["name"]) for o in monitored} - \
+        {(o["kind"], o["metadata"]["name"]) for o in plain}
+    assert added == {("ServiceMonitor", "songhub"), ("PrometheusRule", "songhub"),
+                     ("Service", "songhub-worker-metrics"),
+                     ("ConfigMap", "songhub-grafana-dashboard"),
+                     ("NetworkPolicy", "songhub-worker-metrics-from-prometheus")}
+    for obj in monitored:
+        if obj["kind"] not in OPERATOR_KINDS and "cnpg.io" not in obj["apiVersion"]:
+            kubernetes_validate.validate(obj, "1.32.0", strict=True)
+
+
+def test_service_monitor_scrapes_ports_that_exist_with_the_bearer_token():
+    objects = render("prod-monitored")
+    monitor = find(objects, "ServiceMonitor", "songhub")["spec"]
+    selected = [o for o in objects if o["kind"] == "Service" and
+                monitor["selector"]["matchLabels"].items() <= o["metadata"]["labels"].items()]
+    ports = {p["name"] for service in selected for p in service["spec"]["ports"]}
+    for endpoint in monitor["endpoints"]:
+        assert endpoint["port"] in ports and endpoint["path"] == "/metrics"
+        assert endpoint["authorization"]["credentials"] == {"name": "songhub-secrets",
+                                                            "key": "METRICS_TOKEN"}
+    worker = find(objects, "Deployment", "songhub-worker")["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in worker["containers"][0]["env"]}
+    assert env["WORKER_METRICS_PORT"] == "9100" and env["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def test_every_alert_the_issue_names_exists_and_uses_exported_series():
+    import json
+
+    from songhub import metrics
+
+    rules = find(render("prod-monitored"), "PrometheusRule", "songhub")["spec"]["groups"][0]["rules"]
+    alerts = {r["alert"]: r for r in rules}
+    assert set(alerts) == {"SonghubWorkerHeartbeatMissing", "SonghubPollLagHigh",
+                           "SonghubDatabasePoolSaturated", "SonghubRoomFanoutSlow",
+                           "SonghubRunStuck", "SonghubHigh5xxRate"}
+    exported = {"songhub_workers", "songhub_db_pool_connections", "songhub_runs_running",
+                "songhub_runs_running_oldest_age_seconds"}
+    exported |= {m._name for m in vars(metrics).values() if hasattr(m, "_name")}
+    for name, rule in alerts.items():
+        assert rule["labels"]["severity"] in ("warning", "critical") and rule["for"], name
+        series = set(re.findall(r"(songhub_[a-z_]+?)(?:_bucket|_total)?\b", rule["expr"]))
+        assert series and series <= exported, (name, series - exported)
+    dashboard = json.loads(find(render("prod-monitored"), "ConfigMap",
+                                "songhub-grafana-dashboard")["data"]["songhub-dashboard.json"])
+    rows = [p["title"] for p in dashboard["panels"] if p["type"] == "row"]
+    assert rows == ["Web", "Rooms", "Workers", "Jobs", "Processes"]

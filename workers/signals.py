@@ -86,6 +86,10 @@ def on_worker_ready(sender=None, **kwargs):
     except Exception as exc:  # the heartbeat thread will register once the DB is back
         logger.error("worker %s could not register yet: %s", worker_id, exc)
     _touch_liveness_file()
+    if settings.WORKER_METRICS_PORT:
+        from songhub.metrics import serve_worker_metrics
+
+        serve_worker_metrics(settings.WORKER_METRICS_PORT, settings.METRICS_TOKEN)
     if settings.WORKER_POLLING:
         _state["scheduler"] = start_polling()
     threading.Thread(
