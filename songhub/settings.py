@@ -338,6 +338,14 @@ ROOMS_MESSAGE_BURST = env.int("ROOMS_MESSAGE_BURST", default=40)
 ROOMS_PRESENCE_COALESCE_SECONDS = env.float("ROOMS_PRESENCE_COALESCE_SECONDS", default=0.1)
 ROOMS_VERIFY_ATTEMPTS_PER_MINUTE = env.int("ROOMS_VERIFY_ATTEMPTS_PER_MINUTE", default=10)
 
+# --- Karaoke sources (docs/rooms.md) ---------------------------------------------------------
+KARAOKE_PROVIDERS = env.list("KARAOKE_PROVIDERS", default=[
+    "rooms.sources.library.LibraryProvider", "rooms.sources.youtube.YouTubeProvider"])
+KARAOKE_PROVIDER_TIMEOUT_SECONDS = env.float("KARAOKE_PROVIDER_TIMEOUT_SECONDS", default=5.0)
+YOUTUBE_API_URL = env.str("YOUTUBE_API_URL", default="https://www.googleapis.com").rstrip("/")
+YOUTUBE_API_KEY = _secret("YOUTUBE_API_KEY")
+YOUTUBE_EMBED_URL = env.str("YOUTUBE_EMBED_URL", default="https://www.youtube-nocookie.com/embed")
+
 # --- Workers (issue: listening worker pool) -------------------------------------------------
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=30)
 WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=90)
