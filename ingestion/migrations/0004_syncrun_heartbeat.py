@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ingestion', '0002_search_infra'),
+        ('ingestion', '0003_search_accent_folding'),
     ]
 
     operations = [
