@@ -20,6 +20,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from songhub import metrics
+
 from . import archives, storage as storage_mod, sync
 from .folders import describe_folder, is_song_folder, pick
 from .formats import CHART_FILES, ini
@@ -199,4 +201,6 @@ def run_job(job_id: int) -> ChartImportJob | None:
                 Path(path).unlink(missing_ok=True)
         ChartImportJob.objects.filter(pk=job.pk).update(
             status=job.status, error=job.error, files=job.files, finished_at=timezone.now())
+        metrics.record_job("chart_import", job.status,
+                           (timezone.now() - job.created_at).total_seconds(), len(job.files))
     return job

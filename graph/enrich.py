@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
-from listening.spotify import CALLS, configured_apps, endpoint_name
+from listening.spotify import configured_apps, endpoint_name, record_call
 
 from .identity import camelot, is_valid_artist, normalise
 from .models import CurationRule, EnrichmentFailure, Track
@@ -132,14 +132,15 @@ def _spotify_token(session: requests.Session) -> str:
     if token:
         return token
     app = configured_apps()[0]
-    CALLS["/api/token"] += 1
     try:
         response = session.post(f"{settings.SPOTIFY_ACCOUNTS_URL}/api/token",
                                 data={"grant_type": "client_credentials"},
                                 auth=(app.client_id, app.client_secret),
                                 timeout=settings.SPOTIFY_TIMEOUT_SECONDS)
     except (requests.ConnectionError, requests.Timeout) as exc:
+        record_call("/api/token", "error")
         raise SourceError(f"Spotify accounts unreachable: {exc}") from exc
+    record_call("/api/token", response.status_code)
     if response.status_code != 200:
         raise SourceError(f"Spotify refused the app credentials: HTTP {response.status_code}")
     body = response.json()
@@ -150,7 +151,7 @@ def _spotify_token(session: requests.Session) -> str:
 
 class _SpotifyApp(PoliteClient):
     def get(self, path, params=None):
-        CALLS[endpoint_name(path)] += 1
+        record_call(endpoint_name(path), "sent")  # PoliteClient retries; status in its log
         self.headers["Authorization"] = f"Bearer {_spotify_token(self.session)}"
         return super().get(path, params)
 

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from songhub import locks, runs
+from songhub import locks, metrics, runs
 
 from . import search_infra, songlist
 from .models import Song, SyncRun
@@ -394,3 +394,5 @@ def _finish(run: SyncRun, report: SyncReport) -> None:
         report=library_health(report.skipped, report.errors),
     )
     logger.info("song sync #%s %s: %s", run.pk, status, report.summary())
+    metrics.record_job("song_sync", status, (timezone.now() - run.started_at).total_seconds(),
+                       report.total)

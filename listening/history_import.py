@@ -22,12 +22,15 @@ itself a phase 1/2 duplicate); it is gone, see docs/listening.md for what each c
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
 
 from django.db import transaction
+
+from songhub import metrics
 
 from . import export_archive
 from .export_archive import ImportFileError
@@ -237,6 +240,7 @@ def run_job(job_id: int) -> None:
             status=ImportJob.Status.RUNNING):
         return  # someone else has it
     job = ImportJob.objects.select_related("listener").get(pk=job_id)
+    started, outcome, items = time.monotonic(), "failed", 0
     try:
         analysis = analyze(job.upload_path, job.listener)
         ImportJob.objects.filter(pk=job_id).update(total=analysis.to_import,
@@ -246,12 +250,14 @@ def run_job(job_id: int) -> None:
                     lambda done, total: ImportJob.objects.filter(pk=job_id).update(done=done))
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.DONE,
                                                    finished_at=timezone.now())
+        outcome, items = "succeeded", analysis.to_import
     except Exception as exc:  # noqa: BLE001 - every failure must end the job, not only ours
         message = str(exc) if isinstance(exc, ImportFileError) else _unexpected(job_id, exc)
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED,
                                                    error=message, finished_at=timezone.now())
     finally:
         Path(job.upload_path).unlink(missing_ok=True)
+        metrics.record_job(f"history_{job.kind}", outcome, time.monotonic() - started, items)
 
 
 def _unexpected(job_id: int, exc: BaseException) -> str:

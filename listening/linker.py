@@ -34,9 +34,11 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from . import catalog
+from songhub import metrics
+
 from .models import Listener, Track
 from .polling import play_from_track
-from .spotify import (CALLS, App, RateLimited, SpotifyClient, SpotifyError, app_for,
+from .spotify import (App, RateLimited, record_call, SpotifyClient, SpotifyError, app_for,
                       batch_forbidden, uses_batches)
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class LinkReport:
         return body
 
     def count_request(self, app: App, method: str) -> None:
+        metrics.LINKER_REQUESTS.labels(method).inc()
         self.requests += 1
         entry = self.apps.setdefault(app.client_id, {"mode": app.mode, "method": method,
                                                      "requests": 0})
@@ -234,12 +237,13 @@ def _play(track):
 def _fetch_track(session: requests.Session, token: str, track_id: str, timeout: float):
     """One `GET /v1/tracks/{id}` without touching the database (it runs in a pool thread):
     (id, status, body, retry_after). Network errors count as a 503 for this run."""
-    CALLS["/v1/tracks/{id}"] += 1
     try:
         response = session.get(f"{settings.SPOTIFY_API_URL}/v1/tracks/{track_id}",
                                headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
     except (requests.ConnectionError, requests.Timeout):
+        record_call("/v1/tracks/{id}", "error")
         return track_id, 503, None, 0.0
+    record_call("/v1/tracks/{id}", response.status_code)
     retry_after = float(response.headers.get("Retry-After") or 1) \
         if response.status_code == 429 else 0.0
     try:

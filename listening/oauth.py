@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import Listener
-from .spotify import CALLS, App
+from .spotify import App, record_call
 
 SCOPES = "user-read-currently-playing user-read-recently-played playlist-read-private"
 
@@ -43,7 +43,6 @@ def authorize_url(app: App, state: str) -> str:
 
 
 def exchange_code(app: App, code: str) -> dict:
-    CALLS["/api/token"] += 1
     try:
         response = requests.post(
             f"{settings.SPOTIFY_ACCOUNTS_URL}/api/token",
@@ -51,20 +50,23 @@ def exchange_code(app: App, code: str) -> dict:
                   "redirect_uri": settings.SPOTIFY_REDIRECT_URI},
             auth=(app.client_id, app.client_secret), timeout=settings.SPOTIFY_TIMEOUT_SECONDS)
     except (requests.ConnectionError, requests.Timeout) as exc:
+        record_call("/api/token", "error")
         raise OAuthError("Spotify could not be reached; please try again.") from exc
+    record_call("/api/token", response.status_code)
     if response.status_code != 200:
         raise OAuthError("Spotify did not accept the authorization; please try again.")
     return response.json()
 
 
 def fetch_profile(access_token: str) -> dict:
-    CALLS["/v1/me"] += 1
     try:
         response = requests.get(f"{settings.SPOTIFY_API_URL}/v1/me",
                                 headers={"Authorization": f"Bearer {access_token}"},
                                 timeout=settings.SPOTIFY_TIMEOUT_SECONDS)
     except (requests.ConnectionError, requests.Timeout) as exc:
+        record_call("/v1/me", "error")
         raise OAuthError("Spotify could not be reached; please try again.") from exc
+    record_call("/v1/me", response.status_code)
     if response.status_code != 200 or "id" not in response.json():
         raise OAuthError("Spotify did not return your profile; please try again.")
     return response.json()

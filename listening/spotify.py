@@ -24,12 +24,20 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from songhub import metrics
+
 from . import spotify_apps
 from .models import Listener
 
 logger = logging.getLogger(__name__)
 
-CALLS: Counter = Counter()  # endpoint -> calls made by this process
+CALLS: Counter = Counter()  # endpoint -> calls made by this process (benches read it)
+
+
+def record_call(endpoint: str, status: int | str) -> None:
+    """Count one Spotify call by endpoint template (never an id) and status ("error": none)."""
+    CALLS[endpoint] += 1
+    metrics.SPOTIFY_CALLS.labels(endpoint, str(status)).inc()
 _ID = re.compile(r"/[0-9A-Za-z]{22}(?=/|$)")
 
 
@@ -149,14 +157,16 @@ class SpotifyClient:
     def refresh(self) -> None:
         """Exchange the refresh token for a new access token and store it encrypted."""
         app = app_for(self.listener)
-        CALLS["/api/token"] += 1
+        metrics.SPOTIFY_TOKEN_REFRESHES.inc()
         try:
             response = self.session.post(
                 f"{settings.SPOTIFY_ACCOUNTS_URL}/api/token",
                 data={"grant_type": "refresh_token", "refresh_token": self.listener.refresh_token},
                 auth=(app.client_id, app.client_secret), timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
+            record_call("/api/token", "error")
             raise SpotifyError(f"Spotify accounts unreachable: {exc}") from exc
+        record_call("/api/token", response.status_code)
         if response.status_code in (400, 401):
             raise AuthError(f"Spotify refused the refresh token for {self.listener}: "
                             f"{response.text[:200]}")
@@ -207,13 +217,14 @@ class SpotifyClient:
             self.refresh()
         refreshed = False
         for attempt in range(1, self.attempts + 1):
-            CALLS[endpoint_name(path)] += 1
             try:
                 response = self.session.get(
                     f"{settings.SPOTIFY_API_URL}{path}", params=params or None,
                     headers={"Authorization": f"Bearer {self.listener.access_token}"},
                     timeout=self.timeout)
+                record_call(endpoint_name(path), response.status_code)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                record_call(endpoint_name(path), "error")
                 if attempt == self.attempts:
                     raise SpotifyError(f"Spotify unreachable: {exc}") from exc
                 self._backoff(attempt)

@@ -22,6 +22,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from django.conf import settings
 
+from songhub import metrics
+
 from . import events, guests, karaoke, services
 from .events import now_ts, room_group
 
@@ -90,6 +92,7 @@ class TokenBucket:
 
 class RoomConsumer(AsyncWebsocketConsumer):
     async def connect(self):
+        metrics.WS_CONNECTIONS.inc()
         self.client_type = None
         self.room_id = None
         self.participant = None
@@ -115,6 +118,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await super().dispatch(message)
 
     async def disconnect(self, code):
+        metrics.WS_CONNECTIONS.dec()
         self.pinger.cancel()
         if self.count_flush:
             self.count_flush.cancel()
@@ -156,6 +160,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             raise ProtocolError("VALIDATION_ERROR", "Message too large.",
                                 {"limit_bytes": settings.ROOMS_MAX_MESSAGE_BYTES})
         if not self.bucket.take():
+            metrics.WS_RATE_LIMITED.inc()
             raise ProtocolError("VALIDATION_ERROR", "Too many messages; slow down.",
                                 {"reason": "rate_limited"})
         try:
@@ -294,6 +299,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         self.seen_version = event["room_version"]
         await self.send(text_data=event["frame"])
+        if "sent_at" in event:
+            metrics.ROOM_FANOUT.observe(max(0.0, time.time() - event["sent_at"]))
         if event["name"] == "room_closed":
             await self.close(code=4001)
 

@@ -28,6 +28,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from songhub import metrics
+
 logger = logging.getLogger(__name__)
 #: process-wide counters for operators (also logged on every failure)
 stats = {"broadcast_failures": 0}
@@ -143,9 +145,13 @@ def _group_send(group: str, message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    if "name" in message:  # a room event: consumers time its fan-out from here
+        message = {**message, "sent_at": time.time()}
+        metrics.ROOM_EVENTS.labels(message["name"]).inc()
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception as exc:  # the change is committed: report, never fail the caller
         stats["broadcast_failures"] += 1
+        metrics.ROOM_BROADCAST_FAILURES.inc()
         logger.warning("room broadcast to %s failed (%s failures so far): %r", group,
                        stats["broadcast_failures"], exc)

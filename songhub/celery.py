@@ -1,6 +1,7 @@
 """The Celery app shared by every worker, beat and the web process (which only enqueues)."""
 
 import os
+import sys
 from pathlib import Path
 
 from celery import Celery
@@ -8,6 +9,19 @@ from celery.signals import beat_init, worker_init, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "songhub.settings")
 
+def reset_metrics_folder() -> None:
+    """Multi-process metrics: a restarted worker must not add the dead processes' values.
+    Runs when this module is imported by `celery … worker`, before Django (and so before any
+    metric) is loaded; the pool's children fork later and do not import it again."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder and "worker" in sys.argv:
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink(missing_ok=True)
+
+
+reset_metrics_folder()
 app = Celery("songhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
@@ -41,17 +55,6 @@ def use_direct_connections(**kwargs):
 
     # Connection wrappers share this dict, so the change holds for connections made later.
     settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
-
-
-@worker_init.connect
-def reset_metrics_folder(**kwargs):
-    """Multi-process metrics: a restarted worker must not add the dead processes' values."""
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if folder:
-        path = Path(folder)
-        path.mkdir(parents=True, exist_ok=True)
-        for stale in path.glob("*.db"):
-            stale.unlink(missing_ok=True)
 
 
 @worker_process_shutdown.connect

@@ -99,6 +99,19 @@ def check_chart_storage() -> str:
     return storage.check()
 
 
+def room_figures() -> dict:
+    """The karaoke seed's troubleshooting figures: rooms open, this process's WebSockets, and
+    how often the video-URL cache answers."""
+    from prometheus_client import REGISTRY
+
+    from rooms.models import Room
+    from rooms.sources import url_cache_stats
+
+    return {"rooms_open": Room.objects.filter(closed_at=None).count(),
+            "websocket_connections": int(REGISTRY.get_sample_value("songhub_ws_connections") or 0),
+            "video_url_cache": url_cache_stats()}
+
+
 @never_cache
 def health(request):
     database = check_database()
@@ -112,6 +125,7 @@ def health(request):
         "workers": workers,
         "workers_unhealthy": unhealthy,
         "chart_storage": check_chart_storage(),
+        **(room_figures() if database == "ok" else {}),
     }
     degraded = [k for k in ("redis", "channel_layer", "chart_storage")
                 if body[k].startswith("error")]

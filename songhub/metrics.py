@@ -34,6 +34,8 @@ from prometheus_client.core import GaugeMetricFamily
 
 logger = logging.getLogger(__name__)
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+if MULTIPROCESS:  # every process writes its values there from its first metric on
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 # --- web ---------------------------------------------------------------------------------------
 HTTP_REQUESTS = Counter("songhub_http_requests", "HTTP requests by view and status",
@@ -153,11 +155,10 @@ def running_runs():
 
     yield "song_sync", SyncRun.objects.filter(status="running"), "started_at"
     yield "history_import", ImportJob.objects.filter(status="running"), "created_at"
-    try:
-        from charts.models import ChartSync
-    except ImportError:  # the chart library is optional in older deployments
-        return
-    yield "chart_sync", ChartSync.objects.filter(status="running"), "started_at"
+    from charts.models import ChartImportJob, ChartSyncRun
+
+    yield "chart_sync", ChartSyncRun.objects.filter(status="running"), "started_at"
+    yield "chart_import", ChartImportJob.objects.filter(status="running"), "created_at"
 
 
 def db_pool_stats() -> dict[str, int]:

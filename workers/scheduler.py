@@ -32,7 +32,16 @@ from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from songhub import metrics
+
 logger = logging.getLogger(__name__)
+
+
+def job_kind(key: Hashable) -> str:
+    """The metric label of a job: the text part of a `(id, kind)` key, never the id."""
+    if isinstance(key, tuple) and key and isinstance(key[-1], str):
+        return key[-1]
+    return "job"
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,7 @@ class Scheduler:
         except Exception:  # the work handles its own errors; this keeps the pool alive
             logger.exception("job %s crashed", run.key)
         finally:
+            metrics.POLL_LAG.labels(job_kind(run.key)).observe(time.monotonic() - run.due)
             with self.lock:
                 self.running.discard(run.key)
                 self.runs += 1
