@@ -221,7 +221,7 @@ def _prune_plan(options: SyncOptions, store: SongStore, listing: Listing, rows: 
         notify(f"{len(ids)} songs from this source are no longer in it; kept "
                "(--prune removes them).")
         return [], set()
-    library = len(rows)
+    library = len({e.id for e in store.entries.values()} | set(rows))  # rows or files
     if 2 * len(ids) > library and not options.confirm_mass_prune:
         raise PruneRefused(
             f"pruning would remove {len(ids)} of {library} songs (more than half the library); "

@@ -1,5 +1,10 @@
 """Small helpers shared by test modules."""
 
+import signal
+import subprocess
+import sys
+import time
+
 from ingestion import pipeline
 
 
@@ -79,3 +84,80 @@ class Daphne:
         except Exception:
             self.process.kill()
         self.log.close()
+
+
+# -- `make run` as a new user runs it: .env, migrate, bootstrap_demo, runall -----------------
+def embedded_env(tmp_path, **extra) -> dict:
+    """A shell with nothing songhub-specific set, as a new user has: the `.env` written by the
+    make-run steps supplies DEBUG, SECRET_KEY and SONG_SYNC_SOURCE; the data folder and the
+    env file are the test's own. Embedded default: no DATABASE_URL, no REDIS_URL."""
+    import os
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "SONG_SYNC_SOURCE")
+           and not k.startswith(("DJANGO_", "SONGHUB_"))}
+    env.update({"SONG_DATA_DIR": str(tmp_path / "data"), "SONGHUB_ENV_FILE": str(tmp_path / ".env"),
+                "WORKER_HEARTBEAT_SECONDS": "1"}, **extra)
+    return env
+
+
+MANAGE = [sys.executable, "manage.py"]
+
+
+def make_run_setup(env, defer=True) -> str:
+    """The Makefile's `run` steps up to `runall`; returns bootstrap_demo's output."""
+    subprocess.run([sys.executable, "-m", "songhub.envfile", "write"], env=env, check=True,
+                   timeout=60, capture_output=True)
+    subprocess.run(MANAGE + ["migrate", "--noinput", "-v0"], env=env, check=True, timeout=180)
+    demo = subprocess.run(MANAGE + ["bootstrap_demo"] + (["--defer-password"] if defer else []),
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    return demo.stdout
+
+
+class RunAll:
+    """`manage.py runall` on a free port, output in `log_path`; ready once a worker answers."""
+
+    def __init__(self, env, log_path):
+        self.log_path = log_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_path, "w+")
+        self.process = subprocess.Popen(MANAGE + ["runall", "--port", str(self.port)], env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        return open(self.log_path).read()
+
+    def wait_ready(self, seconds=60.0) -> "RunAll":
+        import json
+        import urllib.request
+
+        deadline, health = time.monotonic() + seconds, None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=5) as response:
+                    health = json.loads(response.read())
+                if health["workers"] == 1:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.25)
+        raise AssertionError(f"runall not ready ({health}): {self.output()[-3000:]}")
+
+    def wait_for(self, text, seconds=30.0) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not in {self.output()[-3000:]}")
+
+    def stop(self) -> str:
+        """Ctrl-C, as a user stops `make run`; asserts a clean exit; returns the output."""
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=60)
+        self.log.close()
+        output = self.output()
+        assert code == 0, output[-3000:]
+        return output

@@ -3,11 +3,8 @@
 The steps are the Makefile's: write `.env` once, migrate, `bootstrap_demo --defer-password`,
 `runall`. Each test gets its own env file through SONGHUB_ENV_FILE and its own data folder."""
 
-import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,11 +13,9 @@ import urllib.request
 import pytest
 
 from tests.conftest import DEMO_SONGS
-from tests.helpers import free_port
+from tests.helpers import MANAGE, RunAll, embedded_env, make_run_setup
 
 pytestmark = pytest.mark.slow
-
-MANAGE = [sys.executable, "manage.py"]
 
 
 def get(url):
@@ -28,79 +23,19 @@ def get(url):
         return response.status, response.read()
 
 
-def embedded_env(tmp_path, **extra):
-    """A shell with nothing songhub-specific set, as a new user has: `.env` supplies DEBUG,
-    SECRET_KEY and SONG_SYNC_SOURCE; only the data folder is the test's own."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "SONG_SYNC_SOURCE")
-           and not k.startswith(("DJANGO_", "SONGHUB_"))}
-    env.update({"SONG_DATA_DIR": str(tmp_path / "data"), "SONGHUB_ENV_FILE": str(tmp_path / ".env"),
-                "WORKER_HEARTBEAT_SECONDS": "1"}, **extra)
-    return env
-
-
-def make_run_setup(env, defer=True):
-    """`make run` up to `runall`; returns bootstrap_demo's output."""
-    subprocess.run([sys.executable, "-m", "songhub.envfile", "write"], env=env, check=True,
-                   timeout=60, capture_output=True)
-    subprocess.run(MANAGE + ["migrate", "--noinput", "-v0"], env=env, check=True, timeout=180)
-    demo = subprocess.run(MANAGE + ["bootstrap_demo"] + (["--defer-password"] if defer else []),
-                          env=env, capture_output=True, text=True, timeout=120)
-    assert demo.returncode == 0, demo.stderr
-    return demo.stdout
-
-
-def start_runall(env, log_path):
-    """`runall` on a free port; (process, port, log) once web and a worker answer."""
-    port = free_port()
-    log = open(log_path, "w+")
-    process = subprocess.Popen(MANAGE + ["runall", "--port", str(port)], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    health = None
-    for _ in range(240):
-        try:
-            health = json.loads(get(f"http://127.0.0.1:{port}/health")[1])
-            if health["workers"] == 1:
-                break
-        except OSError:
-            pass
-        time.sleep(0.25)
-    assert health and health["database"] == "ok" and health["workers"] == 1, \
-        open(log_path).read()[-3000:]
-    return process, port
-
-
-def stop(process, log_path):
-    process.send_signal(signal.SIGINT)
-    code = process.wait(timeout=60)
-    output = open(log_path).read()
-    assert code == 0, output[-3000:]
-    return output
-
-
-def wait_for(log_path, text, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if text in open(log_path).read():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} not in {open(log_path).read()[-3000:]}")
-
-
 def test_embedded_songhub_serves_songs_health_and_a_worker_then_stops_cleanly(tmp_path):
     env = embedded_env(tmp_path)
     demo = make_run_setup(env)
     assert "5 added" in demo and "Password:" not in demo
-    log_path = tmp_path / "runall.log"
-    process, port = start_runall(env, log_path)
+    runall = RunAll(env, tmp_path / "runall.log").wait_ready()
     try:
-        status, body = get(f"http://127.0.0.1:{port}/")
+        status, body = get(f"{runall.url}/")
         assert status == 200 and b'id="song-count">5<' in body
-        status, body = get(f"http://127.0.0.1:{port}/static/css/songhub.css")
+        status, body = get(f"{runall.url}/static/css/songhub.css")
         assert status == 200 and b"--bg" in body
-        wait_for(log_path, "Password:")
+        runall.wait_for("Password:")
     finally:
-        output = stop(process, log_path)
+        output = runall.stop()
     assert "Stopped web, worker and beat." in output
     assert "unregistered" in output  # the worker removed its heartbeat row on the way out
 
@@ -110,17 +45,16 @@ def test_the_admin_password_is_printed_last_in_a_box_and_once(tmp_path):
     make_run_setup(env)
     pending = tmp_path / "data" / ".admin-password"
     assert pending.exists() and pending.stat().st_mode & 0o077 == 0
-    log_path = tmp_path / "runall.log"
-    process, port = start_runall(env, log_path)
+    runall = RunAll(env, tmp_path / "runall.log").wait_ready()
     try:
-        wait_for(log_path, "changepassword admin")
+        runall.wait_for("changepassword admin")
         time.sleep(2)  # anything printed after the box would show up now
     finally:
-        output = stop(process, log_path)
+        output = runall.stop()
     box = re.search(r"^\+-+\+\n(?:\|.*\|\n)+\+-+\+$", output, re.M)
     assert box, output[-3000:]
     password = re.search(r"Password: +(\S+)", box.group()).group(1)
-    assert f"Songhub is up: http://127.0.0.1:{port}/" in box.group()
+    assert f"Songhub is up: {runall.url}/" in box.group()
     assert "manage.py changepassword admin" in box.group()
     assert output.index(box.group()) > output.index("[tasks]")  # after the worker's banner
     assert not pending.exists()

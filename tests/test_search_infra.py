@@ -165,12 +165,14 @@ def test_retrieve_songs_ensure_search_infra_reports_and_is_idempotent(capsys, re
                                                                      tmp_path):
     with connection.cursor() as cursor:
         cursor.execute("DROP INDEX songs_title_btree")
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    call_command("retrieve_songs", "--ensure-search-infra", "--source-dir", str(empty))
+    folder = tmp_path / "one_song"  # an empty source is an error since #12.2
+    folder.mkdir()
+    (folder / "one.cho").write_text("{title: One}\n")
+    call_command("retrieve_songs", "--ensure-search-infra", "--source-dir", str(folder),
+                 "--concurrency=1")
     assert "search: created index songs_title_btree concurrently" in capsys.readouterr().out
     call_command("retrieve_songs", "--ensure-search-infra", "--allow-blocking",
-                 "--source-dir", str(empty))
+                 "--source-dir", str(folder), "--concurrency=1")
     assert "search:" not in capsys.readouterr().out
 
 
