@@ -35,7 +35,7 @@ from workers.scheduler import Job, Run
 from . import service
 from .models import Listener
 from .playlists import scan_playlists
-from .polling import poll_history, poll_realtime
+from .polling import poll_history, poll_realtime, with_history_cursor
 from .spotify import SpotifyClient, SpotifyError
 
 logger = logging.getLogger(__name__)
@@ -100,12 +100,16 @@ class ListenerPoller:
         self.processing: set[int] = set()  # flushed as PROCESSING, not yet back
         self.finished: set[int] = set()  # a poll ended since the last flush
         self.stamps: dict[str, set[int]] = {field: set() for field in STAMP.values()}
+        self.failing = False  # the last flush hit a database error
 
     def __call__(self, run: Run) -> None:
         listener_id, kind = run.key
         try:
             close_old_connections()
-            listener = Listener.objects.filter(pk=listener_id, enabled=True).first()
+            listeners = Listener.objects.filter(pk=listener_id, enabled=True)
+            if kind == "history":
+                listeners = with_history_cursor(listeners)
+            listener = next(iter(listeners), None)  # (not .first(): no ORDER BY to compile)
             if listener is None:
                 return
             client = SpotifyClient(listener, session=_TimedSession(self.session, run))
@@ -152,12 +156,17 @@ class ListenerPoller:
             for field, ids in stamps.items():
                 Listener.objects.filter(pk__in=ids).update(**{field: now})
         except DatabaseError as exc:
-            logger.error("could not record poll status: %s", exc)
+            if not self.failing:  # once per outage, not four times a second
+                logger.error("could not record poll status, will retry: %s", exc)
+            self.failing = True
             with self.lock:
                 self.finished |= done
                 for field, ids in stamps.items():
                     self.stamps[field] |= ids
             close_old_connections()
             return
+        if self.failing:
+            logger.info("poll status recorded again")
+            self.failing = False
         with self.lock:
             self.processing = (self.processing | to_processing) - done

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -71,10 +71,23 @@ def record_play(listener: Listener, play: Play) -> bool:
         return False
 
 
-def poll_history(client: SpotifyClient, listener: Listener) -> int:
+def _history_events(listener):
     # the cursor is the newest play history reported: realtime-counted local files do not count
-    last = (ListeningEvent.objects.filter(listener=listener)
-            .exclude(track__id__startswith=":").aggregate(last=Max("played_at"))["last"])
+    return ListeningEvent.objects.filter(listener=listener).exclude(track__id__startswith=":")
+
+
+def with_history_cursor(listeners):
+    """Annotate each listener with `history_cursor`, so a poll reads it in the same query as
+    the listener (the poller does; one query less per history poll)."""
+    newest = _history_events(OuterRef("pk")).order_by("-played_at").values("played_at")[:1]
+    return listeners.annotate(history_cursor=Subquery(newest))
+
+
+def poll_history(client: SpotifyClient, listener: Listener) -> int:
+    if hasattr(listener, "history_cursor"):
+        last = listener.history_cursor
+    else:
+        last = _history_events(listener).aggregate(last=Max("played_at"))["last"]
     params = {"limit": 50}
     if last is not None:
         params["after"] = int(last.timestamp() * 1000)

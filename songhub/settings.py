@@ -354,6 +354,8 @@ REALTIME_POLL_SECONDS = env.float("REALTIME_POLL_SECONDS", default=5.0)
 PLAYLIST_SCAN_SECONDS = env.float("PLAYLIST_SCAN_SECONDS", default=86400.0)
 POLL_THREADS = env.int("POLL_THREADS", default=16)
 POLL_START_RATE = env.float("POLL_START_RATE", default=100.0)  # first polls per second per worker
+if WORKER_HEARTBEAT_SECONDS <= 0 or WORKER_STALE_SECONDS <= WORKER_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("WORKER_HEARTBEAT_SECONDS must be > 0 and below WORKER_STALE_SECONDS")
 if POLL_START_RATE <= 0:
     raise ImproperlyConfigured("POLL_START_RATE must be a positive number of polls per second")
 WORKER_POLLING = _bool("WORKER_POLLING", default=True)  # listeners are polled by workers

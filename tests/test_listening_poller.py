@@ -115,7 +115,12 @@ def test_a_stop_during_a_long_call_shows_stopping_until_the_call_ends(spotify):
 
 
 @pytest.mark.django_db
-def test_a_start_rate_of_zero_stops_start_up_with_a_clear_message(tmp_path):
+@pytest.mark.parametrize("variables, message", [
+    ({"POLL_START_RATE": "0"}, "POLL_START_RATE must be a positive"),
+    ({"WORKER_HEARTBEAT_SECONDS": "0"}, "WORKER_HEARTBEAT_SECONDS must be > 0"),
+    ({"WORKER_HEARTBEAT_SECONDS": "90"}, "below WORKER_STALE_SECONDS"),
+])
+def test_pool_timings_that_cannot_work_stop_start_up(tmp_path, variables, message):
     import subprocess
     import sys
 
@@ -124,6 +129,20 @@ def test_a_start_rate_of_zero_stops_start_up_with_a_clear_message(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = "
                                "'songhub.settings'; django.setup()"],
-        env=subprocess_env(tmp_path, POLL_START_RATE="0"), capture_output=True, text=True,
-        timeout=60)
-    assert result.returncode != 0 and "POLL_START_RATE must be a positive" in result.stderr
+        env=subprocess_env(tmp_path, **variables), capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and message in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_history_polls_through_the_poller_count_each_play_once(spotify):
+    person = linked(spotify, "user0")
+    spotify.add_track("t" * 22, "Song", [("a" * 22, "Artist")])
+    spotify.play("user0", "t" * 22, "2026-11-20T10:00:00.000Z")
+    spotify.play("user0", "t" * 22, "2026-11-20T10:05:00.000Z")
+    poller = ListenerPoller(threads=1)
+    poller(run((person.pk, "history")))
+    poller(run((person.pk, "history")))  # the cursor read with the listener: nothing new
+    spotify.play("user0", "t" * 22, "2026-11-20T10:10:00.000Z")
+    poller(run((person.pk, "history")))
+    assert ListeningEvent.objects.filter(listener=person).count() == 3
+    assert spotify.counts["/v1/me/player/recently-played"] == 3

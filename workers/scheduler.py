@@ -100,8 +100,9 @@ class Scheduler:
         """Stop dispatching, let runs in flight finish, then flush once more."""
         self.stop_event.set()
         self.wake.set()
+        self.threads[0].join(timeout=5)  # the dispatcher submits nothing after this
         self.pool.shutdown(wait=True, cancel_futures=True)
-        for thread in self.threads:
+        for thread in self.threads[1:]:
             thread.join(timeout=5)
         if self.flush is not None:
             self._flush_once()
