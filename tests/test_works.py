@@ -150,3 +150,47 @@ def test_a_library_change_schedules_one_matcher_run(settings):
     library_changed.send(sender="test")
     assert cache.get("works:link-scheduled") == 1
     library_changed.send(sender="test")  # debounced: still one
+
+
+@pytest.mark.postgres
+def test_pages_and_api_show_the_song_elsewhere(client, host, django_user_model):
+    from datetime import datetime, timezone as dt_tz
+
+    from graph import etl
+    from graph.parsers import parse
+    from listening.models import ListeningEvent, Listener
+
+    song = Song.objects.create(id=7, title="Strobe", artist="deadmau5", filename="s.cho",
+                               source_sha="x", page_count=1)
+    chart = Chart.objects.create(title="STROBE", artist="Deadmau5", remote_path="Songs/strobe",
+                                 note_counts={"guitar": {"expert": 900, "hard": 600}})
+    track = SpotifyTrack.objects.create(id="st" + "0" * 20, name="Strobe - Radio Edit")
+    original = SpotifyTrack.objects.create(id="so" + "0" * 20, name="Strobe")
+    artist = SpotifyArtist.objects.create(id="d" * 22, name="deadmau5")
+    track.artists.add(artist)
+    original.artists.add(artist)
+    listener = Listener.objects.create(spotify_id="me", user=host)
+    for day in (1, 2, 3):
+        ListeningEvent.objects.create(listener=listener, track=original,
+                                      played_at=datetime(2026, 11, day, tzinfo=dt_tz.utc))
+    ListeningEvent.objects.create(listener=listener, track=track,  # another recording
+                                  played_at=datetime(2026, 11, 4, tzinfo=dt_tz.utc))
+    for n in range(2):
+        text = "deadmau5 - Strobe\nEric Prydz - Opus\nAvicii - Levels\n"
+        etl.import_setlist(parse(text, "text"), source="file", payload=text + str(n),
+                           fmt="text", meta={"dj": f"DJ {n}"})
+    link_works()
+
+    client.force_login(host)
+    page = client.get(f"/songs/{song.id}/").content.decode()
+    assert "Elsewhere in songhub" in page and f"/charts/{chart.pk}/" in page
+    assert "You played it 3 times" in page and "last on 2026-11-03" in page
+    assert "Eric Prydz – Opus" in page and "followed it in 2 setlists" in page
+    chart_page = client.get(f"/charts/{chart.pk}/").content.decode()
+    assert f"/songs/{song.id}/" in chart_page
+    body = client.get(f"/api/works/for/song/{song.id}").json()
+    assert body["work"]["title"] == "Strobe" and body["plays"]["count"] == 3
+    assert body["charts"][0]["difficulties"] == {"guitar": ["expert", "hard"]}
+    assert client.get("/api/works/for/nope/1").status_code == 400
+    assert client.get("/api/works/for/song/999").status_code == 404
+    assert client.get(f"/api/works/{body['work']['id']}").json()["songs"][0]["id"] == song.id
