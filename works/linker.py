@@ -11,6 +11,7 @@ track's `spotify_id` finds the work of that Spotify track; ISRCs are remembered 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import defaultdict
@@ -41,6 +42,11 @@ class Thing:
         """(title, artists) exactly as the source writes them."""
         artists = self.artists if isinstance(self.artists, str) else " & ".join(self.artists)
         return self.title, artists
+
+    @property
+    def fingerprint(self) -> str:
+        raw = "\x1f".join((self.title, *self.names[1:], self.isrc, self.spotify_id))
+        return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
     @property
     def label(self) -> str:
@@ -125,10 +131,10 @@ class _Index:
         self.by_isrc: dict[str, int] = {}
         self.by_spotify: dict[str, int] = {}
 
-    def add(self, work_id: int, keys: Keys) -> None:
-        entries = self.by_title[keys.title_key]
-        if not any(w == work_id and a == keys.artist_keys for w, a in entries):
-            entries.append((work_id, keys.artist_keys))
+    def add(self, work_id: int, title_key: str, artist_keys: frozenset) -> None:
+        entries = self.by_title[title_key]
+        if (work_id, artist_keys) not in entries:
+            entries.append((work_id, artist_keys))
 
     def find(self, keys: Keys) -> int | None:
         if not keys.artist_keys:
@@ -150,16 +156,20 @@ def link_works(dry_run: bool = False, sources=SOURCES) -> Report:
     index = _Index()
     works = Work.objects.values_list("id", "title_key", "artist_key", "title", "artist")
     for work_id, title_key, artist_key, title, artist in works.iterator(BATCH):
-        index.by_title[title_key].append((work_id, frozenset(filter(None,
-                                                                     artist_key.split("|")))))
+        index.add(work_id, title_key, _split(artist_key))
         index.names[work_id] = (title, artist)
-    existing = {(kind, oid): (pk, work_id, locked, method) for pk, kind, oid, work_id, locked, method
-                in WorkLink.objects.values_list("id", "kind", "object_id", "work_id", "locked",
-                                                "method").iterator(BATCH)}
+    existing = {}
+    links = WorkLink.objects.values_list("id", "kind", "object_id", "work_id", "locked",
+                                         "fingerprint", "title_key", "artist_key")
+    for pk, kind, oid, work_id, locked, fingerprint, title_key, artist_key in links.iterator(BATCH):
+        existing[(kind, oid)] = (pk, work_id, locked, fingerprint)
+        if title_key:  # every member's keys, as a cold run would have added them
+            index.add(work_id, title_key, _split(artist_key))
     seen: set[tuple[str, str]] = set()
     pending_works: list[tuple[Work, list]] = []  # new works and the links waiting for their id
     new_links: list[WorkLink] = []
     moved: list[WorkLink] = []
+    refreshed: list[WorkLink] = []  # same work, new fingerprint (renamed thing)
     next_temp = -1
 
     def new_work(keys: Keys) -> int:
@@ -170,7 +180,7 @@ def link_works(dry_run: bool = False, sources=SOURCES) -> Report:
         pending_works.append((work, []))
         temp = next_temp
         next_temp -= 1
-        index.add(temp, keys)
+        index.add(temp, keys.title_key, keys.artist_keys)
         index.names[temp] = (work.title, work.artist)
         report.created += 1
         return temp
@@ -180,12 +190,16 @@ def link_works(dry_run: bool = False, sources=SOURCES) -> Report:
             key = (thing.kind, thing.object_id)
             seen.add(key)
             report.by_kind[str(thing.kind)] += 1
-            keys = keys_for(thing.title, thing.artists)
             current = existing.get(key)
-            if current and current[2]:  # locked: a curator decided
-                report.locked += 1
-                _remember(index, current[1], keys, thing)
+            fingerprint = thing.fingerprint
+            if current and (current[2] or current[3] == fingerprint):
+                # locked (a curator decided) or unchanged since the last run: its keys are in
+                # the index already, only its ids need remembering
+                report.locked += bool(current[2])
+                report.unchanged += not current[2]
+                _remember_ids(index, current[1], thing)
                 continue
+            keys = keys_for(thing.title, thing.artists)
             if not keys.title_key:
                 report.skipped += 1
                 continue
@@ -193,6 +207,8 @@ def link_works(dry_run: bool = False, sources=SOURCES) -> Report:
             if current and (current[1] == target or index.matches(current[1], keys)):
                 report.unchanged += 1
                 _remember(index, current[1], keys, thing)
+                refreshed.append(_link(current[1], thing, fingerprint, keys, current[0],
+                                       _METHOD_KEPT))
                 continue
             if target is None:
                 target = new_work(keys)
@@ -200,11 +216,8 @@ def link_works(dry_run: bool = False, sources=SOURCES) -> Report:
                 method = Method.EXACT if index.names.get(target) == thing.names \
                     else Method.NORMALISED
             _remember(index, target, keys, thing)
-            link = WorkLink(kind=thing.kind, object_id=thing.object_id, label=thing.label,
-                            method=method, confidence=_confidence(method, keys),
-                            updated_at=timezone.now())
+            link = _link(None, thing, fingerprint, keys, current[0] if current else None, method)
             if current:
-                link.pk = current[0]
                 report.moved += 1
             else:
                 report.linked += 1
@@ -226,7 +239,11 @@ def link_works(dry_run: bool = False, sources=SOURCES) -> Report:
             for start in range(0, len(gone), BATCH):
                 WorkLink.objects.filter(pk__in=gone[start:start + BATCH]).delete()
             WorkLink.objects.bulk_update(moved, ["work", "label", "method", "confidence",
+                                                 "fingerprint", "title_key", "artist_key",
                                                  "updated_at"], batch_size=BATCH)
+            WorkLink.objects.bulk_update(refreshed, ["label", "fingerprint", "title_key",
+                                                     "artist_key", "updated_at"],
+                                         batch_size=BATCH)
             WorkLink.objects.bulk_create(new_links, batch_size=BATCH)
             report.removed_works, _ = Work.objects.filter(curated=False, links__isnull=True) \
                 .delete()
@@ -245,13 +262,35 @@ def _target(index: _Index, keys: Keys, thing: Thing) -> tuple[int | None, str]:
     return index.find(keys), ""
 
 
+_METHOD_KEPT = ""  # a refreshed link keeps its method (bulk_update does not write it)
+
+
+def _link(work_id, thing: Thing, fingerprint: str, keys: Keys, pk, method: str) -> WorkLink:
+    link = WorkLink(pk=pk, kind=thing.kind, object_id=thing.object_id, label=thing.label,
+                    method=method, confidence=_confidence(method, keys), fingerprint=fingerprint,
+                    title_key=keys.title_key[:500],
+                    artist_key="|".join(sorted(keys.artist_keys))[:500],
+                    updated_at=timezone.now())
+    if work_id is not None:
+        link.work_id = work_id
+    return link
+
+
+def _split(artist_key: str) -> frozenset:
+    return frozenset(filter(None, artist_key.split("|")))
+
+
 def _confidence(method: str, keys: Keys) -> float:
     return {Method.EXACT: 1.0, Method.ISRC: 1.0, Method.SPOTIFY_ID: 1.0,
             Method.CURATOR: 1.0}.get(method, 0.95 if len(keys.artist_keys) else 0.8)
 
 
 def _remember(index: _Index, work_id: int, keys: Keys, thing: Thing) -> None:
-    index.add(work_id, keys)
+    index.add(work_id, keys.title_key, keys.artist_keys)
+    _remember_ids(index, work_id, thing)
+
+
+def _remember_ids(index: _Index, work_id: int, thing: Thing) -> None:
     if thing.isrc:
         index.by_isrc.setdefault(thing.isrc, work_id)
     if thing.spotify_id:

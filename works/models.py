@@ -49,6 +49,10 @@ class WorkLink(models.Model):
     method = models.CharField(max_length=10, choices=Method.choices)
     confidence = models.FloatField(default=1.0)
     locked = models.BooleanField(default=False)
+    # what the matcher saw, so an unchanged thing costs no parsing on the next run
+    fingerprint = models.CharField(max_length=32, blank=True)
+    title_key = models.CharField(max_length=500, blank=True)
+    artist_key = models.CharField(max_length=500, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
