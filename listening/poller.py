@@ -30,6 +30,7 @@ from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
+from songhub.signals import announce_library_change
 from workers.scheduler import Job, Run
 
 from . import service
@@ -127,6 +128,7 @@ class ListenerPoller:
                 with self.lock:
                     self.stamps[STAMP[kind]].add(listener_id)
             if counted:
+                announce_library_change("listening")
                 logger.info("listener %s: %d new play(s) from %s", listener_id, counted, kind)
         except SpotifyError as exc:
             logger.warning("listener %s %s poll: %s", listener_id, kind, exc)

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "listening",
     "charts",
     "graph",
+    "works",
 ]
 
 MIDDLEWARE = [
@@ -410,6 +411,11 @@ if _bool("LISTENING_BEAT_JOBS", default=True):
     CELERY_BEAT_SCHEDULE["link-artists"] = {
         "task": "listening.tasks.link_artists_task",
         "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 23 * 3600},
+    }
+    CELERY_BEAT_SCHEDULE["link-works"] = {
+        "task": "works.tasks.link_works_task",
+        "schedule": crontab(hour=5, minute=0),
         "options": {"expires": 23 * 3600},
     }
     CELERY_BEAT_SCHEDULE["update-song-ids"] = {

@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("listening.urls")),
     path("", include("charts.urls")),
     path("", include("graph.urls")),
+    path("", include("works.urls")),
 ]

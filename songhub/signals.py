@@ -1,0 +1,14 @@
+"""Signals between apps, so services can say what happened without importing who listens."""
+
+from django.dispatch import Signal
+
+# Songs, Spotify tracks, charts or graph tracks were added or changed (sender: the app label).
+# works.apps connects the song-identity matcher to it.
+library_changed = Signal()
+
+
+def announce_library_change(sender: str) -> None:
+    """Send `library_changed` once the current transaction commits (at once outside one)."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: library_changed.send(sender=sender))
