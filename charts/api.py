@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from songhub.http import json_error
 
-from . import importer, library, storage as storage_mod, sync
+from . import generation, generator, importer, library, storage as storage_mod, sync
 from .models import Chart, ChartImportJob
 from .storage.base import StorageError
 
@@ -240,3 +240,37 @@ def chart_file(request, chart_id: int, name: str):
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+GENERATE_FIELDS = ("title", "artist", "album", "genre", "year")
+
+
+@require_POST
+@api()
+def generate(request):
+    """Audio (multipart `file`) + title/artist (+ album/genre/year) → a generate job (202).
+    The file's header is checked here so a wrong file is refused at once; the analysis runs
+    in the worker."""
+    cap = settings.CHARTS_MAX_AUDIO_MB * 2**20
+    if int(request.META.get("CONTENT_LENGTH") or 0) > cap + 2**20:
+        return json_error("too_large", f"Audio files may be at most "
+                                       f"{settings.CHARTS_MAX_AUDIO_MB} MB.", 413)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return json_error("no_file", "Attach the audio file as `file`.", 400)
+    meta = {k: (request.POST.get(k) or "").strip() for k in GENERATE_FIELDS}
+    missing = [k for k in ("title", "artist") if not meta[k]]
+    if missing:
+        return json_error("missing_fields", f"Give the song's {' and '.join(missing)}.", 400,
+                          {"fields": missing})
+    if any(len(v) > 200 for v in meta.values()):
+        return json_error("too_long", "Metadata fields may be at most 200 characters.", 400)
+    staged = _staged_upload(upload)
+    try:
+        generator.check_audio(staged, max_bytes=cap)
+    except generator.GeneratorError as exc:
+        staged.unlink(missing_ok=True)
+        return json_error("bad_audio", str(exc), 400)
+    job = generation.create_job(staged, upload.name, meta, user=request.user)
+    return JsonResponse({"job_id": job.pk, "status_url": f"/api/charts/jobs/{job.pk}"},
+                        status=202)

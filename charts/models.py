@@ -92,7 +92,13 @@ class ChartImportJob(models.Model):
         DONE = "done"
         FAILED = "failed"
 
+    class Kind(models.TextChoices):
+        IMPORT = "import"
+        GENERATE = "generate", "generate from audio"
+
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IMPORT)
+    params = models.JSONField(default=dict, blank=True, help_text="A generate job's metadata.")
     user = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL)
     paths = models.JSONField(default=list, help_text="Staged uploads (deleted when done).")
     cleanup = models.BooleanField(default=True, help_text="Delete the staged uploads after.")

@@ -114,3 +114,14 @@ def health_page(request):
     return render(request, "charts/health.html", {
         "rows": [(code, n, validate.CODES.get(code, code)) for code, n in counts.items()],
         "total": Chart.objects.count()})
+
+
+@login_required
+def generator_page(request):
+    """Audio → chart: upload with a progress bar, then the job's stages, then the new chart."""
+    from django.conf import settings
+
+    from .generator import AUDIO_EXTENSIONS
+
+    return render(request, "charts/generator.html", {
+        "accept": ",".join(sorted(AUDIO_EXTENSIONS)), "max_mb": settings.CHARTS_MAX_AUDIO_MB})

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import importer, sync
+from . import generation, importer, sync
 
 logger = logging.getLogger(__name__)
 
@@ -26,3 +26,9 @@ def sync_charts_task(run_id: int | None = None) -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def import_charts_task(job_id: int) -> None:
     importer.run_job(job_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def generate_chart_task(job_id: int) -> None:
+    """CPU-bound audio analysis: runs in the worker, never in the web process."""
+    generation.run_job(job_id)

@@ -449,6 +449,7 @@ if not isinstance(NEXTCLOUD_FOLDERS, dict) or not all(
                                '{"songs": "Songs", "backgrounds": "Backgrounds"}')
 CHARTS_DIR = env.str("CHARTS_DIR", default="")  # local backend root; default SONG_DATA_DIR/charts
 CHARTS_MAX_UPLOAD_MB = env.int("CHARTS_MAX_UPLOAD_MB", default=2048)
+CHARTS_MAX_AUDIO_MB = env.int("CHARTS_MAX_AUDIO_MB", default=100)  # the chart generator's input
 CHARTS_MAX_MEMBERS = env.int("CHARTS_MAX_MEMBERS", default=10_000)
 CHARTS_MAX_UNCOMPRESSED_MB = env.int("CHARTS_MAX_UNCOMPRESSED_MB", default=8192)
 CHARTS_MAX_RATIO = env.int("CHARTS_MAX_RATIO", default=200)
