@@ -16,7 +16,6 @@ from charts.formats import chart as chart_format
 from charts.models import Chart, ChartImportJob
 from tests.helpers import subprocess_env
 from tests.synth_audio import click_track, write
-from tests.test_celery_worker import broker_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
