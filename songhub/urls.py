@@ -15,3 +15,5 @@ urlpatterns = [
     path("", include("rooms.urls")),
     path("", include("listening.urls")),
 ]
+
+handler500 = "songhub.views.server_error"  # a database outage answers 503, not 500
