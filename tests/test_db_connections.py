@@ -93,3 +93,20 @@ def test_celery_worker_and_beat_drop_the_pool_before_their_first_connection(sett
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                             text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)
     assert result.stdout.split() == ["True", "False", "False"], result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"DB_POOL_MIN_SIZE": "5", "DB_POOL_MAX_SIZE": "2"}, "DB_POOL_MIN_SIZE and DB_POOL_MAX_SIZE"),
+    ({"CONN_MAX_AGE": "60"}, "CONN_MAX_AGE must be 0 while the connection pool is on"),
+    ({"DB_POOL_TIMEOUT_SECONDS": "0"}, "DB_POOL_TIMEOUT_SECONDS must be positive"),
+])
+def test_pool_settings_that_cannot_work_stop_start_up(settings, env, message):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = "
+                               "'songhub.settings'; django.setup()"],
+        env=subprocess_env(settings.SONG_DATA_DIR, **env), capture_output=True, text=True,
+        timeout=60)
+    assert result.returncode != 0 and message in result.stderr
