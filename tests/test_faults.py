@@ -289,3 +289,28 @@ def test_kill_9_of_web_worker_and_beat_leaves_nothing_running_after_the_stale_ti
                                    heartbeat_at__lt=timezone.now() - timedelta(seconds=STALE))
     assert not stuck.exists(), list(stuck.values("pk", "trigger", "owner"))
     assert survivor.poll() is None
+
+
+def test_a_request_that_needs_the_unreachable_database_gets_503_not_500(tmp_path):
+    """DEBUG off, the database refusing connections: the API answers 503 with Retry-After in
+    the one error shape (songhub.views.server_error), pages a plain 503."""
+    import subprocess
+    import sys
+
+    env = subprocess_env(tmp_path, DATABASE_URL="postgres://nobody@127.0.0.1:9/none",
+                         REDIS_URL="", DEBUG="0", DB_POOL_TIMEOUT_SECONDS=1)
+    code = ("import django, json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'songhub.settings';"
+            " django.setup(); from django.test import Client; c = Client(raise_request_exception"
+            "=False, HTTP_HOST='localhost')\n"
+            "for accept in ('application/json', 'text/html'):\n"
+            "    r = c.get('/api/songs/search?q=x', HTTP_ACCEPT=accept)\n"
+            "    print('RESULT', json.dumps([r.status_code, r.get('Retry-After'), "
+            "r.content.decode()]))\n")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=60)
+    lines = [json.loads(ln[7:]) for ln in result.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert len(lines) == 2, result.stderr[-2000:]
+    (api_status, api_retry, api_body), (page_status, _, page_body) = lines
+    assert (api_status, api_retry) == (503, "5")
+    assert json.loads(api_body)["error"]["code"] == "database_unavailable"
+    assert page_status == 503 and "database is unreachable" in page_body
