@@ -172,8 +172,8 @@ DATABASES = {
 DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=1)
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)  # 0: no pool
 DB_POOL_TIMEOUT_SECONDS = env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0)
-if min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE) < 0 or DB_POOL_MIN_SIZE > (DB_POOL_MAX_SIZE
-                                                                       or DB_POOL_MIN_SIZE):
+if DB_POOL_MIN_SIZE < 0 or DB_POOL_MAX_SIZE < 0 or (
+        DB_POOL_MAX_SIZE and DB_POOL_MIN_SIZE > DB_POOL_MAX_SIZE):
     raise ImproperlyConfigured("DB_POOL_MIN_SIZE and DB_POOL_MAX_SIZE must satisfy "
                                "0 <= DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE (0: no pool)")
 if DB_POOL_TIMEOUT_SECONDS <= 0:

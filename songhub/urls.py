@@ -19,3 +19,5 @@ urlpatterns = [
     path("", include("graph.urls")),
     path("", include("works.urls")),
 ]
+
+handler500 = "songhub.views.server_error"  # a database outage answers 503, not 500

@@ -95,6 +95,11 @@ def chromium():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
                                              args=CHROMIUM_FLAGS)
+        # Playwright runs wait_for_function("…") through eval() inside the page, which the
+        # Content-Security-Policy (no 'unsafe-eval') refuses; behaviour tests bypass the policy,
+        # tests/test_security_headers.py opens its pages with bypass_csp=False to enforce it.
+        new_context = browser.new_context
+        browser.new_context = lambda **options: new_context(**{"bypass_csp": True, **options})
         yield browser
         browser.close()
 

@@ -3,6 +3,7 @@ own, so the web process must borrow from a bounded pool instead of keeping one c
 thread. The control shows the old configuration (no pool, CONN_MAX_AGE=60) piling them up."""
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,42 @@ def test_control_without_the_pool_each_request_thread_keeps_a_connection(
         server.stop()
     assert result.failures == []
     assert after > POOL * 2, sampler.samples
+
+
+def test_celery_worker_and_beat_drop_the_pool_before_their_first_connection(settings, tmp_path):
+    """Prefork children must not inherit a pool's sockets and threads: worker_init and
+    beat_init switch the process to direct connections (closed after each task)."""
+    import subprocess
+    import sys
+
+    code = ("import django; django.setup()\n"
+            "from celery.signals import beat_init, worker_init\n"
+            "from django.db import connection\n"
+            "print(bool(connection.pool))\n"
+            "worker_init.send(sender=None)\n"
+            "print(bool(connection.pool))\n"
+            "from django.conf import settings\n"
+            "settings.DATABASES['default']['OPTIONS']['pool'] = {'max_size': 2}\n"
+            "beat_init.send(sender=None)\n"
+            "print(bool(connection.pool))\n")
+    env = subprocess_env(settings.SONG_DATA_DIR, DJANGO_SETTINGS_MODULE="songhub.settings")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert result.stdout.split() == ["True", "False", "False"], result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"DB_POOL_MIN_SIZE": "5", "DB_POOL_MAX_SIZE": "2"}, "DB_POOL_MIN_SIZE and DB_POOL_MAX_SIZE"),
+    ({"CONN_MAX_AGE": "60"}, "CONN_MAX_AGE must be 0 while the connection pool is on"),
+    ({"DB_POOL_TIMEOUT_SECONDS": "0"}, "DB_POOL_TIMEOUT_SECONDS must be positive"),
+])
+def test_pool_settings_that_cannot_work_stop_start_up(settings, env, message):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = "
+                               "'songhub.settings'; django.setup()"],
+        env=subprocess_env(settings.SONG_DATA_DIR, **env), capture_output=True, text=True,
+        timeout=60)
+    assert result.returncode != 0 and message in result.stderr

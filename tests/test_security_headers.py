@@ -105,7 +105,7 @@ def test_every_main_page_runs_under_the_policy_without_violations(site, chromium
     paths = ["/", "/songs/", f"/songs/{song.id}/", "/rooms/", f"/rooms/{room.id}",
              "/analytics/", "/admin/", "/admin/ingestion/syncrun/", "/accounts/login/"]
     for logged_in in (False, True):
-        context = chromium.new_context()
+        context = chromium.new_context(bypass_csp=False)  # the real policy, enforced
         if logged_in:
             context.add_cookies([{"name": "sessionid", "value": session, "url": server.url}])
         context.add_init_script(CATCH_VIOLATIONS)
