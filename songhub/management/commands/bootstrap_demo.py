@@ -17,8 +17,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
+        parser.add_argument("--demo-analytics", action="store_true",  # listening/demo.py
+                            help="Also load a generated sample Spotify export for the user.")
 
     def handle(self, *args, username, **options):
+        self._handle(username, **options)
+        if options.get("demo_analytics"):  # listening's demo, kept apart (listening/demo.py)
+            from django.conf import settings
+
+            from listening import demo
+
+            self.stdout.write(demo.bootstrap(settings.SONG_DATA_DIR, username))
+
+    def _handle(self, username, **options):
         run = SyncRun.objects.create(status=SyncRun.Status.RUNNING, trigger=SyncRun.Trigger.DEMO)
         report = pipeline.run_sync(
             pipeline.SyncOptions(source="dir", source_dir=str(DEMO_SONGS)), run)
