@@ -145,3 +145,18 @@ def test_bootstrap_demo_can_load_demo_analytics(django_user_model, settings):
     assert listener.events.count() > 1000 and "sample plays loaded" in out.getvalue()
     call_command("bootstrap_demo", "--demo-analytics", stdout=io.StringIO())
     assert Listener.objects.get(pk=listener.pk).events.count() == listener.events.count()
+
+
+def test_the_command_imports_for_a_user_without_spotify(django_user_model, tmp_path):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    user = django_user_model.objects.create_user("cli", password="pw-cli-123456")
+    out = io.StringIO()
+    call_command("import_streaming_history", str(export(tmp_path / "e.zip", [play(1, 1, "B")])),
+                 "--user", "cli", stdout=out)
+    assert "Imported 1 plays." in out.getvalue()
+    assert Listener.objects.get(user=user).spotify_id is None
+    with pytest.raises(CommandError, match="No songhub user"):
+        call_command("import_streaming_history", str(tmp_path / "e.zip"), "--user", "nobody")
