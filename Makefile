@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run DEMO_ANALYTICS=0` skips the sample listening history (loaded once, for admin)
+DEMO_ANALYTICS ?= 1
 
 .PHONY: run test venv bench clean lint
 
@@ -23,7 +25,7 @@ venv: $(STAMP)
 
 run: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py bootstrap_demo --defer-password
+	$(BIN)/python manage.py bootstrap_demo --defer-password $(if $(filter 1,$(DEMO_ANALYTICS)),--demo-analytics)
 	$(BIN)/python manage.py runall
 
 test: $(STAMP)

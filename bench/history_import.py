@@ -7,6 +7,7 @@ Also checks the artist linker's request count: <= ceil(n / 50) track requests fo
 
 import argparse
 import json
+import os
 import math
 import random
 import sys
@@ -71,6 +72,7 @@ def main():
                        played_at=datetime.fromisoformat(r["ts"].replace("Z", "+00:00"))
                        + timedelta(seconds=rng.choice(drift))) for r in overlap],
         batch_size=5000, ignore_conflicts=True)
+    print(f"load: {os.getloadavg()[0]:.2f} (1 min)")
     print(f"export: {args.plays} plays, {args.tracks} tracks, {path.stat().st_size // 1024} KiB "
           f"zipped; {len(overlap)} plays already stored; db="
           f"{settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}")
@@ -90,6 +92,7 @@ def main():
     settings.SPOTIFY_API_URL = settings.SPOTIFY_ACCOUNTS_URL = spotify.url
     settings.SPOTIFY_CLIENT_ID, settings.SPOTIFY_CLIENT_SECRET = (spotify.client_id,
                                                                  spotify.client_secret)
+    settings.SPOTIFY_CLIENT_MODE = "extended"  # batches; bench/link_artists.py: development
     refresh = spotify.add_user("bench")
     listener.set_tokens("x", refresh, None)
     listener.app_client_id = spotify.client_id

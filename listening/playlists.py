@@ -89,13 +89,13 @@ def _entries(waiter: _Waiter, playlist_id: str) -> list:
     app = app_for(waiter.client.listener)
     if not app.development:
         try:
-            return _read_entries(waiter, playlist_items_path(app, playlist_id, old=True))
+            return _read_entries(waiter, playlist_items_path(playlist_id, old=True))
         except SpotifyError as exc:
             if exc.status not in (403, 404):
                 raise
             logger.info("playlist %s: /tracks answered %s; reading /items", playlist_id,
                         exc.status)
-    return _read_entries(waiter, playlist_items_path(app, playlist_id))
+    return _read_entries(waiter, playlist_items_path(playlist_id))
 
 
 def _read_entries(waiter: _Waiter, path: str) -> list:

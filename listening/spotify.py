@@ -92,7 +92,7 @@ def app_with_room() -> App | None:
     return None
 
 
-def playlist_items_path(app: App, playlist_id: str, old: bool = False) -> str:
+def playlist_items_path(playlist_id: str, old: bool = False) -> str:
     """Development apps must use `/items` (`/tracks` answers 403 since 2026-03-09); extended
     apps keep `/tracks` (`old=True`) and fall back to `/items` when it is refused."""
     return f"/v1/playlists/{playlist_id}/{'tracks' if old else 'items'}"

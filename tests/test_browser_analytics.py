@@ -120,3 +120,38 @@ def test_the_import_panel_analyzes_an_upload(dashboard_page, tmp_path):
     assert json.loads(page.locator("#import-stats").inner_text())["to_import"] == 1
     assert page.locator("#import-run").is_enabled()
     assert page.errors == []
+
+
+def test_blank_charts_say_there_are_no_plays_in_the_range(live_server, chromium,
+                                                          django_user_model):
+    user = django_user_model.objects.create_user("gina", password="pw-gina-12345")
+    listener = Listener.objects.create(spotify_id="gina", user=user, display_name="Gina",
+                                       last_error="Spotify refused the refresh token for gina")
+    track = Track.objects.create(id="g" * 22, name="Old song", duration_ms=200_000)
+    ListeningEvent.objects.create(listener=listener, track=track,
+                                  played_at=timezone.now() - timedelta(days=200))
+    client = Client()
+    client.force_login(user)
+    context = chromium.new_context()
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                          "url": live_server.url}])
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server.url + "/analytics/")
+    note = page.locator('.empty[data-for="chart-artists"]')
+    note.wait_for(state="visible")
+    assert "No plays in this range" in note.inner_text() and "import" in note.inner_text()
+    assert page.locator('.empty[data-for="heatmap"]').is_visible()
+    assert not page.locator("#chart-days").is_visible()
+    page.select_option("#range", "365")  # widening the range finds the old play
+    page.wait_for_function("document.getElementById('chart-days').offsetHeight > 0")
+    page.locator('.empty[data-for="chart-tracks"]').wait_for(state="hidden")
+    assert note.is_visible()  # the old song has no artist: still truthfully empty
+    label = page.locator("#status-label")
+    assert label.inner_text().startswith("error")  # polls fail: not a green "running"
+    assert "refused the refresh token" in page.locator("#status-error").inner_text()
+    assert page.evaluate("getComputedStyle(document.getElementById('status-label'))"
+                         ".backgroundColor") == "rgb(225, 0, 0)"
+    assert errors == []
+    context.close()

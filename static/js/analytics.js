@@ -27,7 +27,7 @@
     var note = document.querySelector('.empty[data-for="' + id + '"]');
     note.textContent = "No plays in this range. Choose a longer range above, or import your Spotify history below.";
     note.hidden = !isEmpty;
-    $(id).hidden = isEmpty;
+    $(id).closest("section").classList.toggle("is-empty", isEmpty);
   }
 
   function draw(id, type, labels, values, horizontal) {

@@ -1,11 +1,13 @@
-"""`manage.py import_streaming_history my_spotify_data.zip --listener SPOTIFY_ID [--analyze-only]`"""
+"""`manage.py import_streaming_history my_spotify_data.zip (--listener SPOTIFY_ID | --user USERNAME)
+[--analyze-only]`; `--user` works without Spotify (the user's export-only listener)."""
 
 import json
 import sys
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from listening import history_import
+from listening import history_import, service
 from listening.models import Listener
 
 
@@ -14,11 +16,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path")
-        parser.add_argument("--listener", required=True, help="The listener's Spotify id.")
+        who = parser.add_mutually_exclusive_group(required=True)
+        who.add_argument("--listener", help="The listener's Spotify id.")
+        who.add_argument("--user", help="A songhub username (a listener is made if needed).")
         parser.add_argument("--analyze-only", action="store_true")
 
-    def handle(self, *args, path, listener, analyze_only, **options):
-        found = Listener.objects.filter(spotify_id=listener).first()
+    def handle(self, *args, path, listener, user, analyze_only, **options):
+        if user:
+            account = get_user_model().objects.filter(username=user).first()
+            if account is None:
+                raise CommandError(f"No songhub user {user!r}.")
+            found = service.listener_for(account)
+        else:
+            found = Listener.objects.filter(spotify_id=listener).first()
         if found is None:
             raise CommandError(f"No listener with Spotify id {listener!r}.")
         try:

@@ -28,9 +28,20 @@ class Command(BaseCommand):
         parser.add_argument("--defer-password", action="store_true",
                             help="Keep the new admin password for `runall` to print last "
                                  "(what `make run` does) instead of printing it here.")
+        parser.add_argument("--demo-analytics", action="store_true",  # listening/demo.py
+                            help="Also load a generated sample Spotify export for the user.")
 
-    def handle(self, *args, username, defer_password, **options):
+    def handle(self, *args, username, defer_password, demo_analytics=False, **options):
         self.install_demo()
+        self.ensure_admin(username, defer_password)
+        if demo_analytics:  # listening's demo, kept apart (listening/demo.py)
+            from django.conf import settings
+
+            from listening import demo
+
+            self.stdout.write(demo.bootstrap(settings.SONG_DATA_DIR, username))
+
+    def ensure_admin(self, username, defer_password):
         User = get_user_model()
         if User.objects.filter(username=username).exists():
             self.stdout.write(f"Admin user {username!r} exists; its password is unchanged "
