@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from songhub import metrics
+from songhub import metrics, runs
 from songhub.signals import announce_library_change
 
 from . import generator, storage as storage_mod, sync
@@ -54,9 +54,8 @@ def create_job(audio: Path, name: str, meta: dict, user=None) -> ChartImportJob:
 
 
 def run_job(job_id: int) -> ChartImportJob | None:
-    if not ChartImportJob.objects.filter(pk=job_id, status=ChartImportJob.Status.QUEUED,
-                                         kind=ChartImportJob.Kind.GENERATE).update(
-            status=ChartImportJob.Status.RUNNING):
+    if not runs.claim(ChartImportJob, job_id, ChartImportJob.Status.QUEUED):
+        runs.reap_stale(ChartImportJob)  # a redelivered task of a dead worker ends that job
         return None  # someone else has it
     job = ChartImportJob.objects.get(pk=job_id)
     entry = job.files[0]
@@ -75,11 +74,12 @@ def run_job(job_id: int) -> ChartImportJob | None:
     try:
         meta = generator.ChartMeta(**{k: str(job.params.get(k, "")) for k in
                                       ("title", "artist", "album", "genre", "year")})
-        summary = generator.generate(Path(job.paths[0]), work, meta,
-                                     lambda stage, percent: progress(stage, percent),
-                                     max_bytes=settings.CHARTS_MAX_AUDIO_MB * 2**20)
-        progress("uploading", 80, force=True)
-        chart, final = publish(work, meta, storage, staging)
+        with runs.heartbeat(job):
+            summary = generator.generate(Path(job.paths[0]), work, meta,
+                                         lambda stage, percent: progress(stage, percent),
+                                         max_bytes=settings.CHARTS_MAX_AUDIO_MB * 2**20)
+            progress("uploading", 80, force=True)
+            chart, final = publish(work, meta, storage, staging)
         entry.update(status="done", stage="done", percent=100, chart_id=chart.pk,
                      remote_path=final, issues=chart.issues, summary=summary)
         job.status = ChartImportJob.Status.DONE

@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from songhub import metrics
+from songhub import metrics, runs
 from songhub.signals import announce_library_change
 
 from . import archives, storage as storage_mod, sync
@@ -171,27 +171,28 @@ def create_job(paths: list[str], names: list[str], user=None, cleanup: bool = Tr
 
 
 def run_job(job_id: int) -> ChartImportJob | None:
-    if ChartImportJob.objects.filter(pk=job_id, status=ChartImportJob.Status.QUEUED).update(
-            status=ChartImportJob.Status.RUNNING) != 1:
+    if not runs.claim(ChartImportJob, job_id, ChartImportJob.Status.QUEUED):
+        runs.reap_stale(ChartImportJob)  # a redelivered task of a dead worker ends that job
         return None
     job = ChartImportJob.objects.get(pk=job_id)
     try:
-        storage = storage_mod.get_storage()
-        for index, path in enumerate(job.paths):
-            entry = job.files[index]
+        with runs.heartbeat(job):
+            storage = storage_mod.get_storage()
+            for index, path in enumerate(job.paths):
+                entry = job.files[index]
 
-            def progress(stage, done, total, entry=entry):
-                entry.update(status=stage, done=done, total=total)
+                def progress(stage, done, total, entry=entry):
+                    entry.update(status=stage, done=done, total=total)
+                    ChartImportJob.objects.filter(pk=job.pk).update(files=job.files)
+
+                entry["status"] = "running"
+                try:
+                    entry.update(import_path(path, storage, progress), status="done")
+                except ImportRefused as exc:
+                    entry.update(status="refused", error=str(exc))
+                except storage_mod.StorageError as exc:
+                    entry.update(status="failed", error=f"storage: {exc}")
                 ChartImportJob.objects.filter(pk=job.pk).update(files=job.files)
-
-            entry["status"] = "running"
-            try:
-                entry.update(import_path(path, storage, progress), status="done")
-            except ImportRefused as exc:
-                entry.update(status="refused", error=str(exc))
-            except storage_mod.StorageError as exc:
-                entry.update(status="failed", error=f"storage: {exc}")
-            ChartImportJob.objects.filter(pk=job.pk).update(files=job.files)
         job.status = ChartImportJob.Status.DONE
     except Exception as exc:  # every failure ends the job with a message
         logger.exception("chart import job %s crashed", job.pk)

@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils import timezone
 
+from songhub.models import LeasedRun
+
 
 class Chart(models.Model):
     """One Clone Hero song folder on the chart storage; the folder is the truth, this a cache.
@@ -55,7 +57,7 @@ class Chart(models.Model):
         return f"{self.artist} – {self.title}"
 
 
-class ChartSyncRun(models.Model):
+class ChartSyncRun(LeasedRun):
     """One library sync (command, beat task, CronJob or the API)."""
 
     class Status(models.TextChoices):
@@ -82,9 +84,11 @@ class ChartSyncRun(models.Model):
         return f"Chart sync #{self.pk} {self.status}"
 
 
-class ChartImportJob(models.Model):
+class ChartImportJob(LeasedRun):
     """Archives or folders imported by a worker; `files` holds one progress entry per upload:
     {"name", "status", "done", "total", "songs": [...], "duplicates": [...], "error"}."""
+
+    lease_message_field = "error"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

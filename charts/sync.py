@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from songhub import locks, metrics
+from songhub import locks, metrics, runs
 from songhub.signals import announce_library_change
 
 from . import storage as storage_mod
@@ -93,15 +93,18 @@ def queue(trigger: str, dry_run: bool = False, purge: bool = True) -> ChartSyncR
 def run(trigger: str = "cli", dry_run: bool = False, purge: bool = True,
         progress=None) -> tuple[ChartSyncRun, SyncReport]:
     """Record a run and execute it now (the command and the beat task call this)."""
+    runs.reap_stale(ChartSyncRun)
     record = ChartSyncRun.objects.create(trigger=trigger, dry_run=dry_run, purge=purge,
-                                         status=ChartSyncRun.Status.RUNNING)
+                                         status=ChartSyncRun.Status.RUNNING,
+                                         owner=runs.owner_name())
     return record, execute(record, progress)
 
 
 def claim(run_id: int) -> ChartSyncRun | None:
-    if ChartSyncRun.objects.filter(pk=run_id, status=ChartSyncRun.Status.QUEUED).update(
-            status=ChartSyncRun.Status.RUNNING, started_at=timezone.now()) != 1:
+    runs.reap_stale(ChartSyncRun)  # a redelivered task of a dead worker ends that run
+    if not runs.claim(ChartSyncRun, run_id, ChartSyncRun.Status.QUEUED):
         return None
+    ChartSyncRun.objects.filter(pk=run_id).update(started_at=timezone.now())
     return ChartSyncRun.objects.get(pk=run_id)
 
 
@@ -109,7 +112,7 @@ def execute(record: ChartSyncRun, progress=None) -> SyncReport:
     """Run the sync for a RUNNING record and finish the record, whatever happens."""
     report = SyncReport()
     try:
-        with locks.exclusive(LOCK):
+        with runs.heartbeat(record), locks.exclusive(LOCK):
             sync_library(report, dry_run=record.dry_run, purge=record.purge, progress=progress)
     except locks.Busy as exc:
         report.fatal = str(exc)

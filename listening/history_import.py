@@ -30,7 +30,7 @@ from datetime import datetime, timezone as dt_timezone
 
 from django.db import connection, transaction
 
-from songhub import metrics
+from songhub import metrics, runs
 from songhub.signals import announce_library_change
 
 from . import export_archive
@@ -241,18 +241,19 @@ def run_job(job_id: int) -> None:
 
     from .models import ImportJob
 
-    if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-            status=ImportJob.Status.RUNNING):
+    if not runs.claim(ImportJob, job_id, ImportJob.Status.QUEUED):
+        runs.reap_stale(ImportJob)  # a redelivered task of a dead worker ends that job
         return  # someone else has it
     job = ImportJob.objects.select_related("listener").get(pk=job_id)
     started, outcome, items = time.monotonic(), "failed", 0
     try:
-        analysis = analyze(job.upload_path, job.listener)
-        ImportJob.objects.filter(pk=job_id).update(total=analysis.to_import,
-                                                   stats=analysis.as_dict())
-        if job.kind == ImportJob.Kind.IMPORT:
-            execute(job.listener, analysis,
-                    lambda done, total: ImportJob.objects.filter(pk=job_id).update(done=done))
+        with runs.heartbeat(job):
+            analysis = analyze(job.upload_path, job.listener)
+            ImportJob.objects.filter(pk=job_id).update(total=analysis.to_import,
+                                                       stats=analysis.as_dict())
+            if job.kind == ImportJob.Kind.IMPORT:
+                execute(job.listener, analysis, lambda done, total:
+                        ImportJob.objects.filter(pk=job_id).update(done=done))
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.DONE,
                                                    finished_at=timezone.now())
         outcome, items = "succeeded", analysis.to_import

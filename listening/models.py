@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from songhub.models import LeasedRun
+
 from .crypto import decrypt, encrypt
 
 
@@ -137,8 +139,11 @@ class PlaylistTrack(models.Model):
                                                name="one_track_per_playlist_position")]
 
 
-class ImportJob(models.Model):
-    """One historical import run by a worker; the page polls its progress."""
+class ImportJob(LeasedRun):
+    """One historical import run by a worker; the page polls its progress. A job whose worker
+    died is marked failed by songhub.runs (it beats while it runs)."""
+
+    lease_message_field = "error"
 
     class Kind(models.TextChoices):
         ANALYZE = "analyze"  # classify only; the stats are the answer

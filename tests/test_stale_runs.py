@@ -102,3 +102,37 @@ def test_kill_9_of_retrieve_songs_mid_render_ends_its_run_and_the_next_run_proce
     assert run.status == "failed" and "owner stopped" in run.message
     assert not report.fatal  # the song-sync lock died with its owner
     assert SyncRun.objects.exclude(pk=run.pk).get().status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_imports_chart_syncs_and_chart_jobs_whose_worker_died_end_too(settings):
+    """The same lease covers every long job row: history imports, chart syncs, chart imports
+    and generate jobs."""
+    from charts.models import ChartImportJob, ChartSyncRun
+    from listening.models import ImportJob, Listener
+
+    old = timezone.now() - timedelta(seconds=settings.RUN_STALE_SECONDS + 5)
+    listener = Listener.objects.create(spotify_id="someone")
+    dead = [ImportJob.objects.create(listener=listener, upload_path="/nope", status="running",
+                                     heartbeat_at=old),
+            ChartSyncRun.objects.create(status="running", heartbeat_at=old),
+            ChartImportJob.objects.create(status="running", heartbeat_at=old)]
+    alive = ChartImportJob.objects.create(status="running", heartbeat_at=timezone.now())
+    reaped = runs.reap_all()
+    assert reaped == {"ImportJob": [dead[0].pk], "ChartSyncRun": [dead[1].pk],
+                      "ChartImportJob": [dead[2].pk]}
+    for row in dead:
+        row.refresh_from_db()
+        assert row.status == "failed" and row.finished_at
+    assert "owner stopped" in dead[0].error and "owner stopped" in dead[2].error
+    assert "owner stopped" in dead[1].message
+    alive.refresh_from_db()
+    assert alive.status == "running"
+    # a redelivered task for a job taken by a dead worker ends it instead of leaving it
+    from listening import history_import
+
+    stuck = ImportJob.objects.create(listener=listener, upload_path="/nope", status="running",
+                                     heartbeat_at=old)
+    history_import.run_job(stuck.pk)
+    stuck.refresh_from_db()
+    assert stuck.status == "failed"
