@@ -1,11 +1,12 @@
 """Thin Django adapters over songhub.metrics: the request middleware, the `/metrics` view and
 cache backends that count hits and misses."""
 
+import threading
 import time
 
 from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 
@@ -54,8 +55,26 @@ class _CountingCache:
         return default if value is self._missing else value
 
 
+class SharedPoolRedisClient(RedisCacheClient):
+    """One connection pool per Redis URL per process. Django keeps a cache object per thread,
+    each with its own pool; under daphne every request runs in a new thread, so the stock
+    client leaked one Redis connection per request that touched the cache."""
+
+    _shared: dict = {}
+    _lock = threading.Lock()
+
+    def _get_connection_pool(self, write):
+        url = self._servers[self._get_connection_pool_index(write)]
+        with self._lock:
+            if url not in self._shared:
+                self._shared[url] = self._pool_class.from_url(url, **self._pool_options)
+            return self._shared[url]
+
+
 class CountingRedisCache(_CountingCache, RedisCache):
-    pass
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = SharedPoolRedisClient
 
 
 class CountingLocMemCache(_CountingCache, LocMemCache):
