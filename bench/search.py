@@ -33,9 +33,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--songs", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--reuse-data", action="store_true",
+                        help="query the songs the last run loaded (same --songs) instead of "
+                             "reloading them")
     args = parser.parse_args()
 
-    _django.setup("search")
+    _django.setup("search", reuse_database=args.reuse_data)
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -48,7 +51,13 @@ def main():
     settings.ALLOWED_HOSTS = ["testserver"]
     started = time.perf_counter()
     batch = []
-    for i in range(1, args.songs + 1):
+    if args.reuse_data and Song.objects.count() == args.songs:
+        print(f"reusing {args.songs} songs loaded by the last run")
+        loading = range(0)
+    else:
+        Song.objects.all().delete()
+        loading = range(1, args.songs + 1)
+    for i in loading:
         batch.append(Song(id=i, title=f"{word(i).title()} {word(i * 7)}",
                           artist=f"{word(i * 3).title()} {word(i % 5000)}", filename=f"{i}.cho",
                           source_sha="x", page_count=1,
@@ -58,7 +67,8 @@ def main():
             batch = []
     Song.objects.bulk_create(batch)
     search_infra.refresh_after_bulk_change()
-    print(f"loaded {args.songs} songs in {time.perf_counter() - started:.1f} s")
+    if loading:
+        print(f"loaded {args.songs} songs in {time.perf_counter() - started:.1f} s")
 
     rng = random.Random(7)
     picks = [rng.randint(1, args.songs) for _ in range(args.queries)]
