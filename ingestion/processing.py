@@ -75,10 +75,15 @@ def previous_images(store: SongStore, song_id: int, marker: dict | None) -> dict
     return previous
 
 
-def render_assets(song: chordpro.ParsedSong, source: Path, options: dict,
-                  previous: dict[str, bytes] | None = None) -> render.Assets:
+def render_assets(song: chordpro.ParsedSong, source: Path, options: dict) -> render.Assets:
+    """options: the job (chordpro_path, chordpro_timeout; id and data_dir to reuse the last
+    render's unchanged pages)."""
     cli_pdf = render.render_pdf_with_cli(
         options.get("chordpro_path", ""), source, options.get("chordpro_timeout", 60.0))
+    previous = None
+    if "id" in options and "data_dir" in options:
+        store = SongStore(Path(options["data_dir"]))
+        previous = previous_images(store, options["id"], read_marker(store, options["id"]))
     return render.render_assets(song, cli_pdf=cli_pdf, previous=previous)
 
 
@@ -91,8 +96,7 @@ def process_song(job: dict) -> dict:
         song = chordpro.parse_bytes(source.read_bytes(), job["path"])
         result["fields"] = song_fields(song)
         if job["render"]:
-            previous = previous_images(store, job["id"], read_marker(store, job["id"]))
-            assets = render_assets(song, source, job, previous)
+            assets = render_assets(song, source, job)
             marker = {
                 "sha": job["sha"],
                 "pages": len(assets.images),
