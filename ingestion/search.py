@@ -155,7 +155,7 @@ def _postgres_sql(mode: str) -> str:
     lyrics = f"({doc} @@ {TSQUERY})"
     rank = f"least(ts_rank({ts}, {TSQUERY}), 0.999)"
     lyrics_rank = f"least(ts_rank({doc}, {TSQUERY}), 0.999)"
-    where, score, lyric_only = {
+    where, score, lyric_only_row = {
         "substring": (substring, similarity, "false"),
         "fuzzy": (fuzzy, similarity, "false"),
         "fulltext": (fulltext, rank, "false"),
@@ -170,15 +170,14 @@ def _postgres_sql(mode: str) -> str:
                  WHEN artist_folded LIKE {like} THEN {TIER_SIMILAR} + least({artist_similarity}, 0.999)
                  ELSE {TIER_LYRICS} + {lyrics_rank}
                END""",
-            "NULL",  # decided from the tier below
+            None,  # the tier says it
         ),
     }[mode]
-    if mode == "auto":
-        lyric_only = f"score < {TIER_SIMILAR}"
-        inner_flag = ""
-    else:
-        inner_flag = f", {lyric_only} AS lyric_only"
-        lyric_only = "lyric_only"
+    # Lyric-only hits of the page get a headline: `auto` knows them by their tier; the other
+    # modes flag each row in the inner query, where the row's columns are at hand.
+    inner_flag, lyric_only = "", f"score < {TIER_SIMILAR}"
+    if lyric_only_row is not None:
+        inner_flag, lyric_only = f", {lyric_only_row} AS lyric_only", "lyric_only"
     return f"""
         SELECT id, title, artist, key, page_count, image_etag, score, total,
                CASE WHEN {lyric_only} THEN (
