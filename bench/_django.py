@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def setup(label: str) -> Path:
+def setup(label: str, reuse_database: bool = False) -> Path:
+    """`reuse_database`: keep `<name>_bench` as the last run left it (re-measure without
+    reloading a large data set)."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"songhub-bench-{label}-")) / "song_data"
     data_dir.mkdir(parents=True)
     os.environ["SONG_DATA_DIR"] = str(data_dir)
@@ -29,8 +31,11 @@ def setup(label: str) -> Path:
         name = f"{parts.path.lstrip('/') or 'songhub'}_bench"
         admin = urlunsplit(parts._replace(path="/postgres"))
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                  [name]).fetchone()
+            if not (reuse_database and exists):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{name}"')
         os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
     import django
     from django.core.management import call_command

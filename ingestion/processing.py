@@ -64,11 +64,27 @@ def song_fields(song: chordpro.ParsedSong) -> dict:
     }
 
 
-def render_assets(song: chordpro.ParsedSong, source: Path, options: dict) -> tuple[bytes, list[bytes]]:
-    pdf = render.render_pdf_with_cli(
-        options.get("chordpro_path", ""), source, options.get("chordpro_timeout", 60.0)
-    ) or render.render_pdf(song)
-    return pdf, render.page_images(pdf)
+def previous_images(store: SongStore, song_id: int, marker: dict | None) -> dict[str, bytes]:
+    """The last render's page images by page key, so unchanged pages are not redrawn."""
+    previous = {}
+    for number, key in enumerate((marker or {}).get("page_keys", []), start=1):
+        try:
+            previous[key] = store.image_path(song_id, number).read_bytes()
+        except OSError:
+            continue  # missing or unreadable: that page is simply rendered again
+    return previous
+
+
+def render_assets(song: chordpro.ParsedSong, source: Path, options: dict) -> render.Assets:
+    """options: the job (chordpro_path, chordpro_timeout; id and data_dir to reuse the last
+    render's unchanged pages)."""
+    cli_pdf = render.render_pdf_with_cli(
+        options.get("chordpro_path", ""), source, options.get("chordpro_timeout", 60.0))
+    previous = None
+    if "id" in options and "data_dir" in options:
+        store = SongStore(Path(options["data_dir"]))
+        previous = previous_images(store, options["id"], read_marker(store, options["id"]))
+    return render.render_assets(song, cli_pdf=cli_pdf, previous=previous)
 
 
 def process_song(job: dict) -> dict:
@@ -80,15 +96,17 @@ def process_song(job: dict) -> dict:
         song = chordpro.parse_bytes(source.read_bytes(), job["path"])
         result["fields"] = song_fields(song)
         if job["render"]:
-            pdf, images = render_assets(song, source, job)
+            assets = render_assets(song, source, job)
             marker = {
                 "sha": job["sha"],
-                "pages": len(images),
-                "pdf_etag": render.etag_of(pdf),
-                "image_etag": render.etag_of(*images),
+                "pages": len(assets.images),
+                "pdf_etag": render.etag_of(assets.pdf),
+                "image_etag": render.etag_of(*assets.images),
+                "page_keys": assets.page_keys,
             }
-            store.write_assets(job["id"], pdf, images, marker)
+            store.write_assets(job["id"], assets.pdf, assets.images, marker)
             result["rendered"] = True
+            result["pages_reused"] = assets.reused
         else:
             marker = read_marker(store, job["id"]) or {}
             result["rendered"] = False

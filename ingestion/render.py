@@ -4,10 +4,18 @@ The built-in renderer lays the song out as blocks (a chord row plus its lyric ro
 across pages, a section label stays with its first line) and then draws them. Vertical layout
 never depends on chord names, so a transposed copy breaks pages at the same places and page
 numbers match between keys.
+
+`render_assets` makes a song's PDF and page images in one pass: each page is rasterised once,
+at IMAGE_DPI, straight from the document just drawn (not from the serialised PDF), handed to
+the WebP encoder without copying its pixels, and not rasterised at all when its drawing is the
+same as the last render's (`page_key`); the output is byte-identical to rendering the PDF file.
+PyMuPDF and Pillow are imported on first use, so importing this module (every management
+command does, through the admin and tasks) costs nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -15,16 +23,17 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pymupdf
-from PIL import Image
+if TYPE_CHECKING:
+    import pymupdf
 
 from .chordpro import VERBATIM_KINDS, Line, ParsedSong, Section
 from .transpose import transpose_chord, transpose_key
 
 logger = logging.getLogger(__name__)
 
-PAGE_WIDTH, PAGE_HEIGHT = pymupdf.paper_size("a4")
+PAGE_WIDTH, PAGE_HEIGHT = 595, 842  # A4 in points: pymupdf.paper_size("a4")
 MARGIN = 48
 BODY_WIDTH = PAGE_WIDTH - 2 * MARGIN
 LYRIC_SIZE = 12
@@ -36,19 +45,26 @@ WEBP_QUALITY = 80
 CHORD_COLOR = (0.05, 0.25, 0.6)
 COMMENT_COLOR = (0.35, 0.35, 0.35)
 
-# Base-14 fonts for Latin text; MuPDF's built-in CJK fallback for everything else.
-_FONTS = {
-    "regular": pymupdf.Font("helv"),
-    "bold": pymupdf.Font("hebo"),
-    "italic": pymupdf.Font("heit"),
-    "mono": pymupdf.Font("cour"),
-    "cjk": pymupdf.Font("cjk"),
-}
+RENDER_VERSION = 1  # part of every page key: bump when drawing changes but the PDF does not
 _WIDTHS: dict[tuple[str, str], float] = {}  # (font key, char) -> advance at size 1
 
 
+@functools.cache
+def _fonts() -> dict:
+    """Base-14 fonts for Latin text; MuPDF's built-in CJK fallback for everything else."""
+    import pymupdf
+
+    return {
+        "regular": pymupdf.Font("helv"),
+        "bold": pymupdf.Font("hebo"),
+        "italic": pymupdf.Font("heit"),
+        "mono": pymupdf.Font("cour"),
+        "cjk": pymupdf.Font("cjk"),
+    }
+
+
 def _font_key(style: str, text: str) -> str:
-    font = _FONTS[style]
+    font = _fonts()[style]
     if any(ord(ch) > 0xFF and not font.has_glyph(ord(ch)) for ch in text):
         return "cjk"
     return style
@@ -61,7 +77,7 @@ def text_width(text: str, style: str, size: float) -> float:
     for ch in text:
         width = _WIDTHS.get((key, ch))
         if width is None:
-            width = _WIDTHS[(key, ch)] = _FONTS[key].text_length(ch, fontsize=1)
+            width = _WIDTHS[(key, ch)] = _fonts()[key].text_length(ch, fontsize=1)
         total += width
     return total * size
 
@@ -240,6 +256,9 @@ def layout(song: ParsedSong, semitones: int = 0) -> list[list[tuple[float, Block
 
 def _draw_pages(doc: pymupdf.Document, pages, song: ParsedSong) -> None:
     """Draw with one TextWriter per colour per page: far cheaper than a call per text run."""
+    import pymupdf
+
+    fonts = _fonts()
     total = len(pages)
     for number, placed in enumerate(pages, start=1):
         page = doc.new_page(width=PAGE_WIDTH, height=PAGE_HEIGHT)
@@ -249,7 +268,7 @@ def _draw_pages(doc: pymupdf.Document, pages, song: ParsedSong) -> None:
             writer = writers.get(color)
             if writer is None:
                 writer = writers[color] = pymupdf.TextWriter(page.rect)
-            writer.append((x, y), text, font=_FONTS[_font_key(style, text)], fontsize=size)
+            writer.append((x, y), text, font=fonts[_font_key(style, text)], fontsize=size)
 
         for top, block in placed:
             for y0, y1 in block.bars:
@@ -267,14 +286,25 @@ def _draw_pages(doc: pymupdf.Document, pages, song: ParsedSong) -> None:
             writer.write_text(page, color=color)
 
 
+def _drawn(song: ParsedSong, semitones: int) -> pymupdf.Document:
+    import pymupdf
+
+    doc = pymupdf.open()
+    _draw_pages(doc, layout(song, semitones), song)
+    return doc
+
+
+def _pdf_bytes(doc: pymupdf.Document, song: ParsedSong) -> bytes:
+    doc.set_metadata({"title": song.title, "author": song.artist, "creator": "songhub"})
+    doc.subset_fonts()
+    return doc.tobytes(garbage=3, deflate=True)
+
+
 def render_pdf(song: ParsedSong, semitones: int = 0) -> bytes:
     """The built-in chord-sheet renderer."""
-    doc = pymupdf.open()
+    doc = _drawn(song, semitones)
     try:
-        _draw_pages(doc, layout(song, semitones), song)
-        doc.set_metadata({"title": song.title, "author": song.artist, "creator": "songhub"})
-        doc.subset_fonts()
-        return doc.tobytes(garbage=3, deflate=True)
+        return _pdf_bytes(doc, song)
     finally:
         doc.close()
 
@@ -283,6 +313,8 @@ def render_pdf_with_cli(chordpro_path: str, source: Path, timeout: float) -> byt
     """Run the ChordPro CLI; None (logged) when it is missing, fails or times out."""
     if not chordpro_path or not os.access(chordpro_path, os.X_OK):
         return None
+    import pymupdf
+
     out = source.parent / f".{source.name}.{os.getpid()}.cli.pdf"
     try:
         result = subprocess.run(
@@ -305,17 +337,65 @@ def render_pdf_with_cli(chordpro_path: str, source: Path, timeout: float) -> byt
         out.unlink(missing_ok=True)
 
 
+def encode_page(page: pymupdf.Page, dpi: int = IMAGE_DPI) -> bytes:
+    """One page as WebP: rasterised once at `dpi`, pixels handed to Pillow without a copy."""
+    from PIL import Image
+
+    pix = page.get_pixmap(dpi=dpi, alpha=False)
+    image = Image.frombuffer("RGB", (pix.width, pix.height), pix.samples_mv, "raw", "RGB",
+                             pix.stride, 1)
+    buffer = io.BytesIO()
+    image.save(buffer, "WEBP", quality=WEBP_QUALITY, method=0)  # fastest; text stays crisp
+    return buffer.getvalue()
+
+
 def page_images(pdf: bytes, dpi: int = IMAGE_DPI) -> list[bytes]:
-    """One WebP per PDF page."""
-    images = []
+    """One WebP per page of a PDF file."""
+    import pymupdf
+
     with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+        return [encode_page(page, dpi) for page in doc]
+
+
+def page_key(page: pymupdf.Page) -> str:
+    """What a page image depends on: its drawing (content stream), size and the image settings.
+    Only for the built-in renderer, whose fonts and resources are always the same."""
+    digest = hashlib.sha1(f"{RENDER_VERSION}:{IMAGE_DPI}:{WEBP_QUALITY}:{page.rect}".encode())
+    digest.update(page.read_contents())
+    return digest.hexdigest()[:20]
+
+
+@dataclass
+class Assets:
+    pdf: bytes
+    images: list[bytes]
+    page_keys: list[str]  # empty for the ChordPro CLI's PDFs (never reused)
+    reused: int = 0  # pages whose image came from `previous`
+
+
+def render_assets(song: ParsedSong, cli_pdf: bytes | None = None,
+                  previous: dict[str, bytes] | None = None) -> Assets:
+    """PDF and page images in one pass. `previous` maps a page key of the last render to its
+    image bytes; a page whose key is unchanged keeps its image without being rasterised."""
+    import pymupdf
+
+    doc = pymupdf.open(stream=cli_pdf, filetype="pdf") if cli_pdf else _drawn(song, 0)
+    try:
+        images, keys, reused = [], [], 0
         for page in doc:
-            pix = page.get_pixmap(dpi=dpi, alpha=False)
-            image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
-            buffer = io.BytesIO()
-            image.save(buffer, "WEBP", quality=WEBP_QUALITY, method=0)  # fastest; text stays crisp
-            images.append(buffer.getvalue())
-    return images
+            key = page_key(page) if cli_pdf is None else ""
+            image = (previous or {}).get(key) if key else None
+            if image is None:
+                image = encode_page(page)
+            else:
+                reused += 1
+            images.append(image)
+            if key:
+                keys.append(key)
+        pdf = cli_pdf or _pdf_bytes(doc, song)  # after rasterising: fonts are subset in place
+    finally:
+        doc.close()
+    return Assets(pdf, images, keys, reused)
 
 
 def etag_of(*parts: bytes) -> str:

@@ -43,6 +43,8 @@ TYPO_WORD_SIMILARITY = 0.5  # pg_trgm word_similarity: "grase" ~ "Amazing Grace"
 TYPO_MAX_EDITS = 2
 TYPO_MAX_RESULTS = 10
 TYPO_MAX_CANDIDATES = 1000  # bounds the edit-distance pass however common the trigrams are
+TYPO_MIN_LENGTH = 3  # one or two letters are a prefix, not a typo
+TYPO_TITLE_WORDS = 8  # words of a title compared by edit distance
 MARK_START, MARK_STOP = "\x02", "\x03"  # ts_headline markers; never in escaped text
 HEADLINE_OPTIONS = (f'StartSel="{MARK_START}", StopSel="{MARK_STOP}", '
                     "MaxWords=14, MinWords=5, ShortWord=2")
@@ -143,8 +145,9 @@ def _postgres_sql(mode: str) -> str:
     """One page of `mode`'s matches with the total count; lyric-only hits get a headline."""
     ts, doc = _vectors()
     fold_fn = search_infra.FOLD_FUNCTION
-    similarity = f"greatest(similarity(title_folded, {FOLDED_Q}), " \
-                 f"similarity(artist_folded, {FOLDED_Q}))"
+    title_similarity = f"similarity(title_folded, {FOLDED_Q})"
+    artist_similarity = f"similarity(artist_folded, {FOLDED_Q})"
+    similarity = f"greatest({title_similarity}, {artist_similarity})"
     like = f"lower({fold_fn}(%(like)s))"
     substring = f"(title_folded LIKE {like} OR artist_folded LIKE {like})"
     fuzzy = f"(title_folded %% {FOLDED_Q} OR artist_folded %% {FOLDED_Q})"
@@ -152,7 +155,7 @@ def _postgres_sql(mode: str) -> str:
     lyrics = f"({doc} @@ {TSQUERY})"
     rank = f"least(ts_rank({ts}, {TSQUERY}), 0.999)"
     lyrics_rank = f"least(ts_rank({doc}, {TSQUERY}), 0.999)"
-    where, score, lyric_only = {
+    where, score, lyric_only_row = {
         "substring": (substring, similarity, "false"),
         "fuzzy": (fuzzy, similarity, "false"),
         "fulltext": (fulltext, rank, "false"),
@@ -163,18 +166,18 @@ def _postgres_sql(mode: str) -> str:
                  WHEN title_folded = {FOLDED_Q} THEN {TIER_EXACT} + {similarity} / 10
                  WHEN title_folded LIKE lower({fold_fn}(%(prefix)s)) THEN {TIER_PREFIX} + {similarity}
                  WHEN {fulltext} THEN {TIER_FULLTEXT} + {rank}
-                 WHEN {substring} THEN {TIER_SIMILAR} + least({similarity}, 0.999)
+                 WHEN title_folded LIKE {like} THEN {TIER_SIMILAR} + least({title_similarity}, 0.999)
+                 WHEN artist_folded LIKE {like} THEN {TIER_SIMILAR} + least({artist_similarity}, 0.999)
                  ELSE {TIER_LYRICS} + {lyrics_rank}
                END""",
-            "NULL",  # decided from the tier below
+            None,  # the tier says it
         ),
     }[mode]
-    if mode == "auto":
-        lyric_only = f"score < {TIER_SIMILAR}"
-        inner_flag = ""
-    else:
-        inner_flag = f", {lyric_only} AS lyric_only"
-        lyric_only = "lyric_only"
+    # Lyric-only hits of the page get a headline: `auto` knows them by their tier; the other
+    # modes flag each row in the inner query, where the row's columns are at hand.
+    inner_flag, lyric_only = "", f"score < {TIER_SIMILAR}"
+    if lyric_only_row is not None:
+        inner_flag, lyric_only = f", {lyric_only_row} AS lyric_only", "lyric_only"
     return f"""
         SELECT id, title, artist, key, page_count, image_etag, score, total,
                CASE WHEN {lyric_only} THEN (
@@ -193,16 +196,17 @@ def _postgres_sql(mode: str) -> str:
 
 def _typo_sql() -> str:
     """Short queries that matched nothing: titles with a word within TYPO_MAX_EDITS edits,
-    found through the trigram index (word similarity), closest first, strictly limited."""
-    words = "regexp_split_to_table(songs.title_folded, '[^[:alnum:]]+')"
+    found through the trigram index (word similarity), fewest edits first, strictly limited.
+    Word similarity only finds candidates: it is computed once per row, by the index recheck."""
+    # the first TYPO_TITLE_WORDS words, without a set-returning function per candidate row
+    edits = ", ".join(f"levenshtein_less_equal(split_part(title_folded, ' ', {n}), {FOLDED_Q}, "
+                      f"{TYPO_MAX_EDITS + 1})" for n in range(1, TYPO_TITLE_WORDS + 1))
     return f"""
         SELECT id, title, artist, key, page_count, image_etag, score, count(*) OVER () AS total,
                NULL AS snippet
-          FROM (SELECT c.*, round((c.word_sim / (1 + c.edits))::numeric, 4) AS score
+          FROM (SELECT c.*, round(0.999 / (1 + c.edits), 4) AS score
                   FROM (SELECT id, title, artist, key, page_count, image_etag, title_folded,
-                               word_similarity({FOLDED_Q}, title_folded) AS word_sim,
-                               (SELECT min(levenshtein_less_equal(w, {FOLDED_Q}, {TYPO_MAX_EDITS + 1}))
-                                  FROM {words} w WHERE w <> '') AS edits
+                               least({edits}) AS edits
                           FROM songs
                          WHERE {FOLDED_Q} <%% title_folded
                          LIMIT {TYPO_MAX_CANDIDATES}) c
@@ -233,7 +237,7 @@ def _postgres(query: str, mode: str, limit: int, offset: int) -> tuple[list[Hit]
     if count == 0 and mode == "auto":  # nothing matched as typed: try it as a typo
         if len(query) >= AUTO_FUZZY_MIN_LENGTH:
             hits, count = _run(_postgres_sql("fuzzy"), params)
-        elif offset == 0:
+        elif offset == 0 and len(query) >= TYPO_MIN_LENGTH:
             hits, count = _run(_typo_sql(), params)
     return hits, count
 
@@ -352,7 +356,7 @@ def _fallback(query: str, mode: str, limit: int, offset: int) -> tuple[list[Hit]
                 found[song_id] = (row, TIER_PREFIX + sim(row))
         if not found and len(query) >= AUTO_FUZZY_MIN_LENGTH:
             fuzzy(0)
-        elif not found and offset == 0:
+        elif not found and offset == 0 and len(query) >= TYPO_MIN_LENGTH:
             return _fallback_typos(songs, columns, folded_query)
     ranked = sorted(found.values(), key=lambda item: (-item[1], item[0][1], item[0][0]))
     page = ranked[offset:offset + limit]
@@ -374,9 +378,10 @@ def _fallback_typos(songs, columns, folded_query) -> tuple[list[Hit], int]:
         word_sim = len(grams & trigrams(title)) / len(grams) if grams else 0.0
         if word_sim < TYPO_WORD_SIMILARITY:
             continue
-        edits = min((edit_distance(w, folded_query) for w in _WORD.findall(title)), default=99)
+        edits = min((edit_distance(w, folded_query) for w in title.split(" ")[:TYPO_TITLE_WORDS]),
+                    default=99)
         if edits <= TYPO_MAX_EDITS:
-            scored.append((row, round(word_sim / (1 + edits), 4)))
+            scored.append((row, round(0.999 / (1 + edits), 4)))
     scored.sort(key=lambda item: (-item[1], item[0][1], item[0][0]))
     page = scored[:TYPO_MAX_RESULTS]
     return [Hit(*row, score=score) for row, score in page], len(page)
