@@ -38,3 +38,13 @@ def setup(label: str) -> Path:
     django.setup()
     call_command("migrate", verbosity=0)
     return data_dir
+
+
+def setup_existing() -> None:
+    """For a child process of a bench: the parent's environment, database already migrated."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "songhub.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("SECRET_KEY", "songhub-bench-only-" + "b" * 40)
+    import django
+
+    django.setup()

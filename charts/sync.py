@@ -50,6 +50,7 @@ class SyncReport:
     purged: int = 0
     failed: int = 0
     downloads: int = 0
+    requests: dict = field(default_factory=dict)  # WebDAV requests by method
     errors: list[dict] = field(default_factory=list)
     fatal: str = ""
 
@@ -186,6 +187,7 @@ def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
                 Chart.objects.filter(remote_path__in=chunk).delete()
     if not dry_run and (changed or report.purged):
         mark_duplicates()
+    report.requests = dict(getattr(storage, "counts", {}))
     return report
 
 
