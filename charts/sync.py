@@ -13,7 +13,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -22,13 +25,17 @@ from django.utils import timezone
 from songhub import locks
 
 from . import storage as storage_mod
-from .folders import CHART_MAX_BYTES, INI_MAX_BYTES, describe_folder, is_song_folder
+from .folders import (
+    CHART_MAX_BYTES, INI_MAX_BYTES, describe_blobs, describe_folder, is_song_folder, wanted_files,
+)
 from .models import Chart, ChartSyncRun
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
 DOWNLOAD_THREADS = 8
+WINDOW = 256  # folders downloaded, then parsed, at a time
+PARSE_PROCESSES_FROM = 200  # changed folders from which parsing uses every CPU
 UPSERT_FIELDS = ["title", "artist", "album", "genre", "year", "charter", "search_text",
                  "song_length_ms", "chart_length_ms", "preview_start_ms", "diffs",
                  "chart_format", "chart_file", "note_counts", "star_power", "sections",
@@ -143,41 +150,49 @@ def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
     if progress:
         progress("read", 0, len(changed))
 
-    def load(path):
+    def fetch(path):
+        """Download what the parser needs (song.ini and the chart file), nothing else."""
         names = [f.name for f in folders[path]]
         sizes = {f.name: f.size for f in folders[path]}
-
-        def read(name):
+        blobs = {}
+        for name in wanted_files(names):
             limit = INI_MAX_BYTES if name.lower() == "song.ini" else CHART_MAX_BYTES
             if sizes.get(name, 0) > limit:
                 raise storage_mod.StorageError(f"{name} is larger than {limit} bytes")
-            report.downloads += 1
-            return storage.read_bytes(f"{path}/{name}", max_bytes=limit)
-
-        return describe_folder(names, read)
+            blobs[name] = storage.read_bytes(f"{path}/{name}", max_bytes=limit)
+        return names, blobs
 
     now = timezone.now()
     batch: list[Chart] = []
-    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
-        futures = [(path, pool.submit(load, path)) for path in changed]
-        for done, (path, future) in enumerate(futures, 1):
-            try:
-                info = future.result()
-            except storage_mod.StorageError as exc:
-                report.failed += 1
-                report.errors.append({"folder": path, "message": str(exc)})
-                continue
-            if path in known:
-                report.updated += 1
-            else:
-                report.added += 1
-            batch.append(Chart(remote_path=path, folder_etag=signatures[path], synced_at=now,
-                               **info.fields))
+    done = 0
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool, parser_pool(len(changed)) as parsers:
+        for window in _chunks(changed, WINDOW):  # bounds the bytes held in memory
+            downloads = {pool.submit(fetch, path): path for path in window}
+            parsing = []
+            for future in as_completed(downloads):
+                path = downloads[future]
+                try:
+                    names, blobs = future.result()
+                except storage_mod.StorageError as exc:
+                    report.failed += 1
+                    report.errors.append({"folder": path, "message": str(exc)})
+                    continue
+                report.downloads += len(blobs)
+                parsing.append((path, parsers.submit(describe_blobs, names, blobs)))
+            for path, future in parsing:
+                fields = future.result()
+                if path in known:
+                    report.updated += 1
+                else:
+                    report.added += 1
+                batch.append(Chart(remote_path=path, folder_etag=signatures[path],
+                                   synced_at=now, **fields))
+                done += 1
+                if progress:
+                    progress("read", done, len(changed))
             if len(batch) >= BATCH:
                 _upsert(batch, dry_run)
                 batch = []
-            if progress:
-                progress("read", done, len(changed))
     _upsert(batch, dry_run)
     gone = set(known) - set(folders)
     if purge and gone:
@@ -189,6 +204,19 @@ def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
         mark_duplicates()
     report.requests = dict(getattr(storage, "counts", {}))
     return report
+
+
+@contextmanager
+def parser_pool(changed: int):
+    """Parsing is CPU-bound: a process per CPU for big syncs (spawned: the parsers import no
+    Django), a thread for small ones (no start-up cost)."""
+    cpus = os.cpu_count() or 1
+    if changed >= PARSE_PROCESSES_FROM and cpus > 1:
+        pool = ProcessPoolExecutor(cpus, mp_context=multiprocessing.get_context("spawn"))
+    else:
+        pool = ThreadPoolExecutor(1)
+    with pool:
+        yield pool
 
 
 def _upsert(batch: list[Chart], dry_run: bool) -> None:

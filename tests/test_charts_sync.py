@@ -37,6 +37,13 @@ def test_it_adds_every_song_folder(library):
     assert ChartSyncRun.objects.get().status == "succeeded"
 
 
+def test_big_syncs_parse_in_worker_processes(library, monkeypatch):
+    monkeypatch.setattr(sync, "PARSE_PROCESSES_FROM", 1)
+    _run, report = sync.run()
+    assert report.added == 3 and report.downloads == 6  # song.ini + notes.chart each
+    assert Chart.objects.get(title="Two").note_counts == {"guitar": {"expert": 48}}
+
+
 def test_it_downloads_nothing_when_unchanged(library, webdav):
     sync.run()
     webdav.reset_counts()
