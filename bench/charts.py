@@ -104,6 +104,15 @@ def main():
               f"requests={report.requests}")
         return seconds, report
 
+    import requests
+
+    from charts.storage.webdav import PROPFIND_BODY
+
+    start = time.perf_counter()
+    listing = requests.request("PROPFIND", f"{url}/CloneHero/Songs", data=PROPFIND_BODY,
+                               headers={"Depth": "infinity"}, auth=(USER, PASSWORD), timeout=600)
+    print(f"floor: the server's own Depth: infinity listing of Songs takes "
+          f"{time.perf_counter() - start:.2f} s ({len(listing.content) / 2**20:.1f} MB of XML)")
     timed(f"cold sync of {args.folders} folders")
     timed("no-change re-sync")
     target = songs / "Artist 1" / "Song 1_00000001" / "song.ini"

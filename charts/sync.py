@@ -137,11 +137,14 @@ def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
                  progress=None, storage=None) -> SyncReport:
     storage = storage or storage_mod.get_storage()
     songs_root = storage_mod.folder("songs")
-    if not storage.exists(songs_root):
+    try:
+        folders = discover(storage, songs_root)
+    except storage_mod.NotFound:
         if dry_run:
-            raise storage_mod.StorageError(f"the songs folder {songs_root!r} does not exist")
-        storage.mkdir(songs_root)
-    folders = discover(storage, songs_root)
+            raise storage_mod.StorageError(f"the songs folder {songs_root!r} does not exist") \
+                from None
+        storage.mkdir(songs_root)  # a new, empty library
+        folders = {}
     report.synced = len(folders)
     known = dict(Chart.objects.values_list("remote_path", "folder_etag"))
     signatures = {path: signature(files) for path, files in folders.items()}

@@ -6,7 +6,9 @@
 
 from django.conf import settings
 
-from .base import Entry, Storage, StorageError, UnsafePath, confine, join, safe_name  # noqa: F401
+from .base import (  # noqa: F401
+    Entry, NotFound, Storage, StorageError, UnsafePath, confine, join, safe_name,
+)
 from .local import LocalStorage
 from .webdav import WebDAVStorage
 
