@@ -49,16 +49,25 @@ def make_folder(folder: Path, i: int, rng, audio: bytes, chart_kb: int | None = 
     (folder / "song.ogg").write_bytes(audio)
 
 
+def memory_kb(field: str) -> int:
+    """VmRSS / VmHWM of this process. (Not ru_maxrss: Linux carries that across exec, so a
+    child would start with its parent's peak.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
 def child_import(path: str) -> None:
-    """Runs in a fresh process: the import as a worker runs it, with peak RSS before/after."""
+    """Runs in a fresh process: the import as a worker runs it; RSS before and peak after."""
     _django.setup_existing()
     from charts import importer
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = memory_kb("VmRSS")
     started = time.perf_counter()
     result = importer.import_path(path)
     seconds = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = memory_kb("VmHWM")
     print(json.dumps({"seconds": seconds, "rss_before_kb": before, "rss_after_kb": after,
                       "added": len(result["songs"]), "duplicates": len(result["duplicates"])}))
 
@@ -97,11 +106,17 @@ def main():
           f"on {os.cpu_count()} CPUs")
 
     def timed(label, **kwargs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         _run, report = sync.run(**kwargs)
         seconds = time.perf_counter() - start
-        print(f"{label}: {seconds:.2f} s  {report.summary()}  downloads={report.downloads} "
-              f"requests={report.requests}")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # our own CPU (this process + parser processes that ended): the part contention
+        # on a shared machine does not inflate
+        used = time.process_time() - cpu + (after.ru_utime + after.ru_stime
+                                             - children.ru_utime - children.ru_stime)
+        print(f"{label}: {seconds:.2f} s wall, {used:.2f} s CPU  {report.summary()}  "
+              f"downloads={report.downloads} requests={report.requests}")
         return seconds, report
 
     import requests
