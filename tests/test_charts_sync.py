@@ -129,3 +129,25 @@ def test_the_command_prints_a_json_summary_and_exits_by_outcome(library, webdav,
     done = subprocess.run([sys.executable, "manage.py", "sync_charts", "--no-purge"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "credentials" in done.stderr
+
+
+def test_a_queued_run_is_claimed_once_by_the_task(library):
+    from charts.tasks import sync_charts_task
+
+    run = ChartSyncRun.objects.create(trigger="api")
+    sync_charts_task(run.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.summary["added"] == 3
+    sync_charts_task(run.pk)  # delivered twice (acks_late): the second does nothing
+    assert ChartSyncRun.objects.count() == 1
+    sync_charts_task()  # beat: records and runs its own
+    assert ChartSyncRun.objects.first().summary["unchanged"] == 3
+
+
+@pytest.mark.django_db
+def test_beat_runs_the_sync_on_a_schedule_that_expires_before_the_next_run():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["sync-charts"]
+    assert entry["task"] == "charts.tasks.sync_charts_task"
+    assert entry["options"]["expires"] < entry["schedule"]
