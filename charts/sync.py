@@ -83,8 +83,10 @@ def discover(storage, songs_root: str) -> dict[str, list]:
     for entry in storage.walk(songs_root):
         if not entry.is_dir and not entry.name.endswith((".tmp", ".part")):
             by_folder[entry.parent].append(entry)
+    # the Songs folder itself is never a song folder: deleting that "chart" would empty the
+    # whole library
     return {path: files for path, files in by_folder.items()
-            if is_song_folder([f.name for f in files])}
+            if path != songs_root and is_song_folder([f.name for f in files])}
 
 
 def queue(trigger: str, dry_run: bool = False, purge: bool = True) -> ChartSyncRun:

@@ -72,6 +72,13 @@ def test_it_purges_vanished_folders_unless_told_not_to(library):
     assert report.purged == 1 and Chart.objects.count() == 2
 
 
+def test_files_loose_in_the_songs_folder_are_not_a_song(library):
+    (library / "song.ini").write_text(song_ini("Loose", "Files"))
+    (library / "notes.chart").write_text("[Song]\n{\n}\n")
+    _run, report = sync.run()
+    assert report.synced == 3 and not Chart.objects.filter(remote_path="Songs").exists()
+
+
 def test_dry_run_writes_nothing(library):
     _run, report = sync.run(dry_run=True)
     assert report.added == 3 and Chart.objects.count() == 0
