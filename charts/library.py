@@ -178,7 +178,7 @@ def delete_path(path: str) -> int:
 
 def status() -> dict:
     last = ChartSyncRun.objects.exclude(status=ChartSyncRun.Status.QUEUED).first()
-    store = storage_mod.get_storage()
+    store = storage_mod.get_storage(timeout=2.0, attempts=1)
     return {
         "charts": Chart.objects.count(),
         "with_issues": Chart.objects.exclude(issues=[]).count(),

@@ -187,6 +187,13 @@ def test_status_sync_and_health(staff_client, library, settings):
     assert staff_client.get("/health").json()["chart_storage"].startswith("error")
 
 
+def test_health_asks_the_storage_once_without_retries(client, webdav):
+    webdav.fail_next("PROPFIND", 503, times=5)
+    body = client.get("/health").json()
+    assert body["chart_storage"].startswith("error") and body["status"] == "degraded"
+    assert webdav.counts["PROPFIND"] == 1
+
+
 def test_pages_render(staff_client, library):
     chart = Chart.objects.get(title="Fire")
     assert b"Fire" in staff_client.get("/charts/").content
