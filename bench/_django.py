@@ -43,3 +43,13 @@ def setup(label: str, reuse_database: bool = False) -> Path:
     django.setup()
     call_command("migrate", verbosity=0)
     return data_dir
+
+
+def setup_existing() -> None:
+    """For a child process of a bench: the parent's environment, database already migrated."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "songhub.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("SECRET_KEY", "songhub-bench-only-" + "b" * 40)
+    import django
+
+    django.setup()

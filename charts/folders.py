@@ -37,6 +37,17 @@ class FolderInfo:
     issues: list[str] = field(default_factory=list)
 
 
+def wanted_files(names) -> list[str]:
+    """The files `describe_folder` reads: song.ini and the chart file."""
+    return [n for n in (pick(names, ["song.ini"]), pick(names, CHART_FILES)) if n]
+
+
+def describe_blobs(names: list[str], blobs: dict[str, bytes]) -> dict:
+    """`describe_folder` over downloaded bytes, returning only the fields (cheap to pickle:
+    sync runs this in worker processes)."""
+    return describe_folder(names, blobs.__getitem__).fields
+
+
 def describe_folder(names: list[str], read) -> FolderInfo:
     ini_name = pick(names, ["song.ini"])
     chart_name = pick(names, CHART_FILES)

@@ -182,8 +182,12 @@ def run_job(job_id: int) -> ChartImportJob | None:
                 entry = job.files[index]
 
                 def progress(stage, done, total, entry=entry):
-                    entry.update(status=stage, done=done, total=total)
-                    ChartImportJob.objects.filter(pk=job.pk).update(files=job.files)
+                    # one UPDATE per ~2 %, not per archive member (10,000 members is allowed)
+                    step = max(1, total // 50)
+                    if stage != entry.get("status") or done == total or \
+                            done - entry.get("done", 0) >= step:
+                        entry.update(status=stage, done=done, total=total)
+                        ChartImportJob.objects.filter(pk=job.pk).update(files=job.files)
 
                 entry["status"] = "running"
                 try:

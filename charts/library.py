@@ -148,6 +148,9 @@ def update_metadata(chart: Chart, changes: dict[str, str | None]) -> Chart:
 
 def delete_chart(chart: Chart) -> None:
     """The folder on the storage, then the row (a missing folder still removes the row)."""
+    if protected(chart.remote_path):
+        raise LibraryError("protected", "This chart points at a main storage folder; it "
+                                        "cannot be deleted from here.")
     try:
         storage_mod.get_storage().delete(chart.remote_path)
     except NotFound:
@@ -175,7 +178,7 @@ def delete_path(path: str) -> int:
 
 def status() -> dict:
     last = ChartSyncRun.objects.exclude(status=ChartSyncRun.Status.QUEUED).first()
-    store = storage_mod.get_storage()
+    store = storage_mod.get_storage(timeout=2.0, attempts=1)
     return {
         "charts": Chart.objects.count(),
         "with_issues": Chart.objects.exclude(issues=[]).count(),

@@ -13,7 +13,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -23,13 +26,17 @@ from songhub import locks, metrics, runs
 from songhub.signals import announce_library_change
 
 from . import storage as storage_mod
-from .folders import CHART_MAX_BYTES, INI_MAX_BYTES, describe_folder, is_song_folder
+from .folders import (
+    CHART_MAX_BYTES, INI_MAX_BYTES, describe_blobs, describe_folder, is_song_folder, wanted_files,
+)
 from .models import Chart, ChartSyncRun
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
 DOWNLOAD_THREADS = 8
+WINDOW = 256  # folders downloaded, then parsed, at a time
+PARSE_PROCESSES_FROM = 200  # changed folders from which parsing uses every CPU
 UPSERT_FIELDS = ["title", "artist", "album", "genre", "year", "charter", "search_text",
                  "song_length_ms", "chart_length_ms", "preview_start_ms", "diffs",
                  "chart_format", "chart_file", "note_counts", "star_power", "sections",
@@ -51,6 +58,7 @@ class SyncReport:
     purged: int = 0
     failed: int = 0
     downloads: int = 0
+    requests: dict = field(default_factory=dict)  # WebDAV requests by method
     errors: list[dict] = field(default_factory=list)
     fatal: str = ""
 
@@ -76,8 +84,10 @@ def discover(storage, songs_root: str) -> dict[str, list]:
     for entry in storage.walk(songs_root):
         if not entry.is_dir and not entry.name.endswith((".tmp", ".part")):
             by_folder[entry.parent].append(entry)
+    # the Songs folder itself is never a song folder: deleting that "chart" would empty the
+    # whole library
     return {path: files for path, files in by_folder.items()
-            if is_song_folder([f.name for f in files])}
+            if path != songs_root and is_song_folder([f.name for f in files])}
 
 
 def queue(trigger: str, dry_run: bool = False, purge: bool = True) -> ChartSyncRun:
@@ -137,11 +147,14 @@ def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
                  progress=None, storage=None) -> SyncReport:
     storage = storage or storage_mod.get_storage()
     songs_root = storage_mod.folder("songs")
-    if not storage.exists(songs_root):
+    try:
+        folders = discover(storage, songs_root)
+    except storage_mod.NotFound:
         if dry_run:
-            raise storage_mod.StorageError(f"the songs folder {songs_root!r} does not exist")
-        storage.mkdir(songs_root)
-    folders = discover(storage, songs_root)
+            raise storage_mod.StorageError(f"the songs folder {songs_root!r} does not exist") \
+                from None
+        storage.mkdir(songs_root)  # a new, empty library
+        folders = {}
     report.synced = len(folders)
     known = dict(Chart.objects.values_list("remote_path", "folder_etag"))
     signatures = {path: signature(files) for path, files in folders.items()}
@@ -150,41 +163,49 @@ def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
     if progress:
         progress("read", 0, len(changed))
 
-    def load(path):
+    def fetch(path):
+        """Download what the parser needs (song.ini and the chart file), nothing else."""
         names = [f.name for f in folders[path]]
         sizes = {f.name: f.size for f in folders[path]}
-
-        def read(name):
+        blobs = {}
+        for name in wanted_files(names):
             limit = INI_MAX_BYTES if name.lower() == "song.ini" else CHART_MAX_BYTES
             if sizes.get(name, 0) > limit:
                 raise storage_mod.StorageError(f"{name} is larger than {limit} bytes")
-            report.downloads += 1
-            return storage.read_bytes(f"{path}/{name}", max_bytes=limit)
-
-        return describe_folder(names, read)
+            blobs[name] = storage.read_bytes(f"{path}/{name}", max_bytes=limit)
+        return names, blobs
 
     now = timezone.now()
     batch: list[Chart] = []
-    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
-        futures = [(path, pool.submit(load, path)) for path in changed]
-        for done, (path, future) in enumerate(futures, 1):
-            try:
-                info = future.result()
-            except storage_mod.StorageError as exc:
-                report.failed += 1
-                report.errors.append({"folder": path, "message": str(exc)})
-                continue
-            if path in known:
-                report.updated += 1
-            else:
-                report.added += 1
-            batch.append(Chart(remote_path=path, folder_etag=signatures[path], synced_at=now,
-                               **info.fields))
+    done = 0
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool, parser_pool(len(changed)) as parsers:
+        for window in _chunks(changed, WINDOW):  # bounds the bytes held in memory
+            downloads = {pool.submit(fetch, path): path for path in window}
+            parsing = []
+            for future in as_completed(downloads):
+                path = downloads[future]
+                try:
+                    names, blobs = future.result()
+                except storage_mod.StorageError as exc:
+                    report.failed += 1
+                    report.errors.append({"folder": path, "message": str(exc)})
+                    continue
+                report.downloads += len(blobs)
+                parsing.append((path, parsers.submit(describe_blobs, names, blobs)))
+            for path, future in parsing:
+                fields = future.result()
+                if path in known:
+                    report.updated += 1
+                else:
+                    report.added += 1
+                batch.append(Chart(remote_path=path, folder_etag=signatures[path],
+                                   synced_at=now, **fields))
+                done += 1
+                if progress:
+                    progress("read", done, len(changed))
             if len(batch) >= BATCH:
                 _upsert(batch, dry_run)
                 batch = []
-            if progress:
-                progress("read", done, len(changed))
     _upsert(batch, dry_run)
     gone = set(known) - set(folders)
     if purge and gone:
@@ -194,7 +215,21 @@ def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
                 Chart.objects.filter(remote_path__in=chunk).delete()
     if not dry_run and (changed or report.purged):
         mark_duplicates()
+    report.requests = dict(getattr(storage, "counts", {}))
     return report
+
+
+@contextmanager
+def parser_pool(changed: int):
+    """Parsing is CPU-bound: a process per CPU for big syncs (spawned: the parsers import no
+    Django), a thread for small ones (no start-up cost)."""
+    cpus = os.cpu_count() or 1
+    if changed >= PARSE_PROCESSES_FROM and cpus > 1:
+        pool = ProcessPoolExecutor(cpus, mp_context=multiprocessing.get_context("spawn"))
+    else:
+        pool = ThreadPoolExecutor(1)
+    with pool:
+        yield pool
 
 
 def _upsert(batch: list[Chart], dry_run: bool) -> None:

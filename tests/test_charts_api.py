@@ -57,10 +57,17 @@ def test_api_tokens_authenticate(client, curator, library):
     assert response.status_code == 200 and response.json()["count"] == 2
 
 
-def test_search_and_filters(user_client, library, django_assert_max_num_queries):
+@pytest.mark.postgres
+def test_search_tolerates_typos_with_trigrams(user_client, library,
+                                              django_assert_max_num_queries):
     with django_assert_max_num_queries(4):
         body = user_client.get("/api/charts", {"q": "watr"}).json()
     assert [c["title"] for c in body["results"]] == ["Water"]  # tags stripped, typo tolerated
+
+
+def test_search_and_filters(user_client, library):
+    body = user_client.get("/api/charts", {"q": "water"}).json()
+    assert [c["title"] for c in body["results"]] == ["Water"]  # the raw title has tags
     body = user_client.get("/api/charts", {"instrument": "guitar", "difficulty": "expert"}).json()
     assert body["count"] == 2
     assert user_client.get("/api/charts", {"instrument": "drums"}).json()["count"] == 0
@@ -178,6 +185,13 @@ def test_status_sync_and_health(staff_client, library, settings):
     assert health["chart_storage"] == "ok"
     settings.NEXTCLOUD_PASSWORD = "wrong"
     assert staff_client.get("/health").json()["chart_storage"].startswith("error")
+
+
+def test_health_asks_the_storage_once_without_retries(client, webdav):
+    webdav.fail_next("PROPFIND", 503, times=5)
+    body = client.get("/health").json()
+    assert body["chart_storage"].startswith("error") and body["status"] == "degraded"
+    assert webdav.counts["PROPFIND"] == 1
 
 
 def test_pages_render(staff_client, library):

@@ -37,6 +37,13 @@ def test_it_adds_every_song_folder(library):
     assert ChartSyncRun.objects.get().status == "succeeded"
 
 
+def test_big_syncs_parse_in_worker_processes(library, monkeypatch):
+    monkeypatch.setattr(sync, "PARSE_PROCESSES_FROM", 1)
+    _run, report = sync.run()
+    assert report.added == 3 and report.downloads == 6  # song.ini + notes.chart each
+    assert Chart.objects.get(title="Two").note_counts == {"guitar": {"expert": 48}}
+
+
 def test_it_downloads_nothing_when_unchanged(library, webdav):
     sync.run()
     webdav.reset_counts()
@@ -63,6 +70,13 @@ def test_it_purges_vanished_folders_unless_told_not_to(library):
     assert report.purged == 0 and Chart.objects.count() == 3
     _run, report = sync.run()
     assert report.purged == 1 and Chart.objects.count() == 2
+
+
+def test_files_loose_in_the_songs_folder_are_not_a_song(library):
+    (library / "song.ini").write_text(song_ini("Loose", "Files"))
+    (library / "notes.chart").write_text("[Song]\n{\n}\n")
+    _run, report = sync.run()
+    assert report.synced == 3 and not Chart.objects.filter(remote_path="Songs").exists()
 
 
 def test_dry_run_writes_nothing(library):
@@ -122,3 +136,25 @@ def test_the_command_prints_a_json_summary_and_exits_by_outcome(library, webdav,
     done = subprocess.run([sys.executable, "manage.py", "sync_charts", "--no-purge"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "credentials" in done.stderr
+
+
+def test_a_queued_run_is_claimed_once_by_the_task(library):
+    from charts.tasks import sync_charts_task
+
+    run = ChartSyncRun.objects.create(trigger="api")
+    sync_charts_task(run.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.summary["added"] == 3
+    sync_charts_task(run.pk)  # delivered twice (acks_late): the second does nothing
+    assert ChartSyncRun.objects.count() == 1
+    sync_charts_task()  # beat: records and runs its own
+    assert ChartSyncRun.objects.first().summary["unchanged"] == 3
+
+
+@pytest.mark.django_db
+def test_beat_runs_the_sync_on_a_schedule_that_expires_before_the_next_run():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["sync-charts"]
+    assert entry["task"] == "charts.tasks.sync_charts_task"
+    assert entry["options"]["expires"] < entry["schedule"]

@@ -5,7 +5,8 @@ written `", 2019"`), `[SyncTrack]` (`B` tempo ×1000, `TS` time signature, `A` a
 for timing), `[Events]` (sections, lyrics), and every instrument × difficulty track. A note
 (`N`) counts once per tick (a chord is one note, as in scan-chart); `N 5`/`N 6` on five-fret
 tracks and the cymbal/accent/ghost markers on drums are flags, not notes; `S 2` is a
-star-power phrase. The chart length runs to the end of the last note's sustain.
+star-power phrase. The chart length runs to the end of the last note's sustain (among the
+last 256 notes of a track: editors write notes in tick order).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ TRACKS = {"Single": "guitar", "DoubleGuitar": "guitarcoop", "DoubleBass": "bass"
           "GHLCoop": "guitarcoopghl"}
 FLAGS = {"five": {5, 6}, "ghl": {5, 6}, "drums": set(range(34, 39)) | set(range(40, 45)) |
          {66, 67, 68, 109}}
+FLAG_TEXT = {kind: {str(n) for n in numbers} for kind, numbers in FLAGS.items()}
 _LINE = re.compile(r"^\s*(\d+)\s*=\s*([A-Za-z]+)\s*(.*?)\s*$")
-_HEADER = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*$")
 MAX_BYTES = 32 * 2**20
 
 
@@ -65,40 +66,49 @@ def parse(data: bytes) -> ChartData:
     return result
 
 
+_SECTION = re.compile(r"^[ \t]*\[([^\]\r\n]+)\][ \t]*\r?$", re.M)
+_NOTE = re.compile(r"^[ \t]*(\d+)[ \t]*=[ \t]*N[ \t]+(\d+)(?:[ \t]+(\d+))?", re.M)
+_PHRASE = re.compile(r"^[ \t]*\d+[ \t]*=[ \t]*S[ \t]+2\b", re.M)
+
+
+def _sections(text: str) -> dict[str, str]:
+    """Section name → its body text (a later duplicate section is appended to the first)."""
+    found = list(_SECTION.finditer(text))
+    sections: dict[str, str] = {}
+    for i, match in enumerate(found):
+        end = found[i + 1].start() if i + 1 < len(found) else len(text)
+        name = match.group(1).strip()
+        sections[name] = sections.get(name, "") + text[match.end():end]
+    return sections
+
+
+def _lines(body: str) -> list[str]:
+    return [line.strip() for line in body.splitlines() if line.strip() not in ("", "{", "}")]
+
+
 def _parse(data: bytes, result: ChartData) -> None:
     if len(data) > MAX_BYTES:
         result.issues.append("chartTooLarge")
         return
-    text = _decode(data)
-    sections: dict[str, list[str]] = {}
-    current = None
-    for raw in text.splitlines():
-        header = _HEADER.match(raw)
-        if header:
-            current = header.group(1)
-            sections.setdefault(current, [])
-            continue
-        stripped = raw.strip()
-        if current is not None and stripped not in ("{", "}", ""):
-            sections[current].append(stripped)
+    sections = _sections(_decode(data))
     if not sections:
         result.issues.append("noSections")
         return
-    for line in sections.get("Song", []):
+    for line in _lines(sections.get("Song", "")):
         key, _, value = line.partition("=")
         result.metadata[key.strip()] = _song_value(value)
     if "Year" in result.metadata:
         result.metadata["Year"] = clean_year(result.metadata["Year"])
     try:
         result.resolution = int(float(result.metadata.get("Resolution", "192")))
-    except ValueError:
+    except (ValueError, OverflowError):
         result.issues.append("badResolution")
     if result.resolution <= 0 or result.resolution > 100000:
         result.issues.append("badResolution")
         result.resolution = 192
 
     tempos = []
-    for line in sections.get("SyncTrack", []):
+    for line in _lines(sections.get("SyncTrack", "")):
         match = _LINE.match(line)
         if not match:
             continue
@@ -111,7 +121,7 @@ def _parse(data: bytes, result: ChartData) -> None:
     tempo = TempoMap(result.resolution, result.tempo_map)
 
     last_tick = 0
-    for line in sections.get("Events", []):
+    for line in _lines(sections.get("Events", "")):
         match = _LINE.match(line)
         if not match or match.group(2) != "E":
             continue
@@ -123,30 +133,23 @@ def _parse(data: bytes, result: ChartData) -> None:
         last_tick = max(last_tick, int(match.group(1)))
 
     note_end = 0
-    for name, lines in sections.items():
+    for name, body in sections.items():
         track = _track(name)
         if track is None:
             continue
         instrument, difficulty = track
-        flags = FLAGS["drums" if instrument == "drums" else
-                      "ghl" if instrument.endswith("ghl") else "five"]
-        ticks, phrases = set(), 0
-        for line in lines:
-            match = _LINE.match(line)
-            if not match:
-                continue
-            tick, kind, args = int(match.group(1)), match.group(2), match.group(3).split()
-            if kind == "N" and args and args[0].isdigit():
-                if int(args[0]) in flags:
-                    continue
-                ticks.add(tick)
-                length = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
-                note_end = max(note_end, tick + length)
-            elif kind == "S" and args and args[0] == "2":
-                phrases += 1
+        flags = FLAG_TEXT["drums" if instrument == "drums" else
+                          "ghl" if instrument.endswith("ghl") else "five"]
+        # findall runs in C; the comprehension below is the only per-note Python work
+        notes = [n for n in _NOTE.findall(body) if n[1] not in flags]
+        ticks = {n[0] for n in notes}
+        if notes:  # editors write notes in tick order: the end is among the last ones
+            note_end = max(note_end, max(int(t) + int(length or 0)
+                                         for t, _f, length in notes[-256:]))
         result.add_count(result.notes, instrument, difficulty, len(ticks))
+        result.add_count(result.star_power, instrument, difficulty,
+                         len(_PHRASE.findall(body)))
         if not ticks:
             result.empty.append(f"{instrument}/{difficulty}")
-        result.add_count(result.star_power, instrument, difficulty, phrases)
     end = note_end or last_tick
     result.length_ms = int(round(tempo.ms(end))) if end else 0

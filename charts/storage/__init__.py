@@ -6,7 +6,9 @@
 
 from django.conf import settings
 
-from .base import Entry, Storage, StorageError, UnsafePath, confine, join, safe_name  # noqa: F401
+from .base import (  # noqa: F401
+    Entry, NotFound, Storage, StorageError, UnsafePath, confine, join, safe_name,
+)
 from .local import LocalStorage
 from .webdav import WebDAVStorage
 
@@ -14,11 +16,12 @@ DEFAULT_FOLDERS = {"songs": "Songs", "backgrounds": "Backgrounds", "colors": "Co
                    "highways": "Highways", "generator": "Generator", "temp": "Temp"}
 
 
-def get_storage() -> Storage:
+def get_storage(timeout: float | None = None, attempts: int = 4) -> Storage:
     if settings.NEXTCLOUD_URL:
         return WebDAVStorage(settings.NEXTCLOUD_URL, settings.NEXTCLOUD_USERNAME,
                              settings.NEXTCLOUD_PASSWORD, settings.NEXTCLOUD_REMOTE_PATH,
-                             timeout=settings.NEXTCLOUD_TIMEOUT_SECONDS)
+                             timeout=timeout or settings.NEXTCLOUD_TIMEOUT_SECONDS,
+                             attempts=attempts)
     return LocalStorage(settings.CHARTS_DIR or settings.SONG_DATA_DIR / "charts")
 
 
@@ -28,9 +31,10 @@ def folder(kind: str) -> str:
 
 
 def check(storage: Storage | None = None) -> str:
-    """'ok' or why the storage cannot be reached; for /health and the status API."""
+    """'ok' or why the storage cannot be reached; for /health and the status API. One quick
+    attempt (2 s): a slow Nextcloud must not make the readiness probe time out."""
     try:
-        (storage or get_storage()).list("")
+        (storage or get_storage(timeout=2.0, attempts=1)).list("")
         return "ok"
     except StorageError as exc:
         return f"error: {exc}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,7 @@ class WebDAVStorage(Storage):
         self.requests_made = 0
         self.counts: dict[str, int] = {}
         self._infinity_ok = True
+        self._count_lock = threading.Lock()
 
     def describe(self) -> dict:
         return {"backend": "webdav", "url": self.base, "remote_path": self.remote_path}
@@ -77,8 +79,9 @@ class WebDAVStorage(Storage):
         for attempt in range(1, self.attempts + 1):
             if attempt > 1 and hasattr(data, "seek"):
                 data.seek(0)
-            self.requests_made += 1
-            self.counts[method] = self.counts.get(method, 0) + 1
+            with self._count_lock:  # walk() and sync call from several threads
+                self.requests_made += 1
+                self.counts[method] = self.counts.get(method, 0) + 1
             try:
                 response = self.session.request(method, url, data=data, headers=headers,
                                                 stream=stream, timeout=self.timeout)

@@ -67,7 +67,6 @@
         tbody.appendChild(tr);
       });
       if (!data.entries.length) { var tr = el("tr"); tr.appendChild(el("td", "Empty folder.")); tbody.appendChild(tr); }
-      say("");
     }).catch(function (err) { say(err.message, true); });
   }
 
@@ -92,6 +91,6 @@
     call("POST", api + "upload", data).then(load).catch(function (err) { say(err.message, true); });
     e.target.value = "";
   });
-  window.addEventListener("hashchange", load);
+  window.addEventListener("hashchange", function () { say(""); load(); });
   load();
 })();

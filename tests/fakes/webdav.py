@@ -73,3 +73,13 @@ class FakeWebDAV:
     def stop(self) -> None:
         self.server.stop()
         self.thread.join(timeout=5)
+
+
+if __name__ == "__main__":  # a separate server process for bench/charts.py
+    import sys
+    import time
+
+    server = FakeWebDAV(sys.argv[1]).start()
+    print(server.url, flush=True)
+    while True:
+        time.sleep(3600)
