@@ -251,3 +251,16 @@ class EnrichmentFailure(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_attempt_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+
+class RoomPlay(models.Model):
+    """A song a room turned to (recorded from Room saves by graph.signals), the raw material
+    of the `rooms` sequences."""
+
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=500)
+    artist = models.CharField(max_length=500, blank=True)
+    played_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["room", "played_at", "id"]

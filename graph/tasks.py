@@ -30,3 +30,11 @@ def propose_for_unidentified_task(limit: int = 50) -> None:
             .values("raw_key", "raw_line", "title").distinct()[:limit])
     for row in rows:
         enrich.propose_for_entry(row["raw_line"], row["title"])
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def import_sequences_task(since_days: int = 2) -> None:
+    from .sources import local
+
+    local.import_rooms(since_days)
+    local.import_listening(since_days)
