@@ -38,3 +38,14 @@ def import_sequences_task(since_days: int = 2) -> None:
 
     local.import_rooms(since_days)
     local.import_listening(since_days)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def enrich_missing_task(limit: int = 500, batch: int = 50) -> None:
+    """Queue batches of tracks never enriched, most played first."""
+    from django.db.models import Count
+
+    ids = list(Track.objects.filter(enriched_at__isnull=True).annotate(n=Count("entries"))
+               .order_by("-n", "id").values_list("pk", flat=True)[:limit])
+    for start in range(0, len(ids), batch):
+        enrich_tracks_task.delay(ids[start:start + batch])

@@ -253,3 +253,14 @@ def test_the_run_has_a_15_minute_timeout_a_workspace_pvc_and_a_pip_cache():
                 "songhub-unit-tests")
     assert {s["name"] for s in unit["spec"]["sidecars"]} == {"postgres", "redis"}
     assert "make test" in unit["spec"]["steps"][0]["script"]
+
+
+def test_graph_scrape_targets_runs_daily_and_the_worker_takes_the_enrichment_queue(manifests):
+    _, objects = manifests
+    cronjobs = {o["metadata"]["name"]: o for o in objects if o["kind"] == "CronJob"}
+    cron = cronjobs["songhub-scrape-targets"]
+    assert cron["spec"]["schedule"].endswith("* * *")
+    container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][2] == "scrape_targets"
+    worker = find(objects, "Deployment", "songhub-worker")["spec"]["template"]["spec"]["containers"][0]
+    assert worker["args"][worker["args"].index("-Q") + 1] == "celery,enrichment"
