@@ -156,14 +156,18 @@ WHERE e.identified AND {scope} AND t.artist_key = e.artist_key AND t.title_key =
 UNPOINT = "UPDATE graph_entry e SET track_id = NULL WHERE NOT e.identified AND {scope} " \
           "AND e.track_id IS NOT NULL"
 
-LINKS = """
-INSERT INTO graph_trackartist (track_id, artist_id, role, position)
+LINKS_SELECT = """
 SELECT DISTINCT ON (e.track_id, ar.id, x.a->>1) e.track_id, ar.id, x.a->>1, x.ord - 1
 FROM graph_entry e CROSS JOIN jsonb_array_elements(e.artists) WITH ORDINALITY x(a, ord)
 JOIN graph_artist ar ON ar.name_key = x.a->>2
 WHERE e.identified AND e.track_id IS NOT NULL AND {scope} AND graph_valid_artist(x.a->>0)
-ORDER BY e.track_id, ar.id, x.a->>1, x.ord
-ON CONFLICT (track_id, artist_id, role) DO NOTHING"""
+ORDER BY e.track_id, ar.id, x.a->>1, x.ord"""
+LINKS = "INSERT INTO graph_trackartist (track_id, artist_id, role, position)" + LINKS_SELECT + \
+    " ON CONFLICT (track_id, artist_id, role) DO NOTHING"
+STALE_LINKS = """
+DELETE FROM graph_trackartist ta WHERE NOT EXISTS (
+  SELECT 1 FROM (""" + LINKS_SELECT.format(scope="TRUE") + """) AS want (track_id, artist_id, role, position)
+  WHERE want.track_id = ta.track_id AND want.artist_id = ta.artist_id AND want.role = ta.role)"""
 
 CLEAR_OCCURRENCES = """
 DELETE FROM graph_edgeoccurrence e WHERE {scope} RETURNING from_track_id, to_track_id"""
@@ -193,9 +197,15 @@ def _derive_gold(setlist_ids: list[int] | None) -> int:
     (from, to) pairs were touched."""
     scope = _SCOPE if setlist_ids is not None else "TRUE"
     params = {"ids": setlist_ids}
+    analyze_after = {id(ARTISTS): "graph_artist", id(TRACKS): "graph_track", id(POINT): "graph_entry"}
     with connection.cursor() as cursor:
+        # JIT compiling these short statements costs more than it saves (seconds under load)
+        cursor.execute("SET LOCAL jit = off")
         for statement in (ARTISTS, TRACKS, POINT, UNPOINT, LINKS):
             cursor.execute(statement.format(scope=scope), params)
+            if setlist_ids is None and id(statement) in analyze_after:
+                # fresh statistics, or the planner joins 10^6 rows to a table it thinks empty
+                cursor.execute(f"ANALYZE {analyze_after[id(statement)]}")
         if setlist_ids is None:
             cursor.execute("TRUNCATE graph_edgeoccurrence, graph_transition")
             cursor.execute(OCCURRENCES.format(scope=scope) + " ", params)
@@ -222,14 +232,17 @@ def _derive_gold(setlist_ids: list[int] | None) -> int:
 
 def rebuild() -> dict:
     """All of gold from silver, in one transaction (readers see the old graph until commit).
-    Track rows (and their enrichment) are kept; links and transitions are derived again;
+    Track rows (and their enrichment) are kept; links are brought in line with silver,
+    transitions derived again;
     tracks no entry points at any more are removed."""
     require_postgresql()
     with transaction.atomic(), connection.cursor() as cursor:
         # TRUNCATE refuses to run while deferred FK checks are pending: check them now
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("DELETE FROM graph_trackartist")
         _derive_gold(None)
+        # links no entry derives any more (only changed ones: the attribution triggers fire
+        # for what changes, not for the whole table)
+        cursor.execute(STALE_LINKS)
         cursor.execute("DELETE FROM graph_track t WHERE NOT EXISTS "
                        "(SELECT 1 FROM graph_entry e WHERE e.track_id = t.id)")
         cursor.execute("DELETE FROM graph_artist a WHERE NOT EXISTS "

@@ -83,6 +83,9 @@ class Track(models.Model):
     key = models.CharField(max_length=20, blank=True)
     camelot = models.CharField(max_length=3, blank=True)
     enriched_at = models.DateTimeField(null=True, blank=True)
+    # Set by database triggers only (migration 0004): the artist rule over this track's
+    # primary artists and title. The gold views read it; writes to it are recomputed.
+    attributed = models.BooleanField(default=False, db_default=False, editable=False)
     artists = models.ManyToManyField(Artist, through="TrackArtist", related_name="tracks")
 
     class Meta:
