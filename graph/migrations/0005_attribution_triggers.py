@@ -8,40 +8,47 @@ track (bench/graph.py: seconds -> milliseconds at 200,000 tracks)."""
 from django.db import migrations
 
 SQL = """
-CREATE OR REPLACE FUNCTION graph_track_attributed(track bigint, title text) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-  SELECT graph_identified_title(title)
-    AND EXISTS (SELECT 1 FROM graph_trackartist ta JOIN graph_artist a ON a.id = ta.artist_id
-                WHERE ta.track_id = track AND ta.role = 'primary' AND graph_valid_artist(a.name))
-    AND NOT EXISTS (SELECT 1 FROM graph_trackartist ta JOIN graph_artist a ON a.id = ta.artist_id
-                    WHERE ta.track_id = track AND ta.role = 'primary'
-                      AND NOT graph_valid_artist(a.name))
+DROP TRIGGER IF EXISTS graph_track_guard ON graph_track;
+DROP FUNCTION IF EXISTS graph_track_guard();
+DROP FUNCTION IF EXISTS graph_track_attributed(bigint, text);
+
+-- Set-based on purpose: one hash join per statement, whatever the table statistics say.
+CREATE OR REPLACE FUNCTION graph_refresh_attribution(ids bigint[]) RETURNS void
+LANGUAGE sql AS $$
+  UPDATE graph_track t SET attributed = x.ok
+  FROM (SELECT tr.id, graph_identified_title(tr.title)
+                      AND coalesce(bool_and(graph_valid_artist(a.name)), false) AS ok
+        FROM graph_track tr
+        LEFT JOIN graph_trackartist ta ON ta.track_id = tr.id AND ta.role = 'primary'
+        LEFT JOIN graph_artist a ON a.id = ta.artist_id
+        WHERE tr.id = ANY(ids) GROUP BY tr.id, tr.title) x
+  WHERE t.id = x.id AND t.attributed IS DISTINCT FROM x.ok
 $$;
 
-CREATE OR REPLACE FUNCTION graph_track_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+-- New or changed tracks (a new title, or someone writing the flag): recompute. Updates made
+-- by these triggers themselves (depth > 1) are already right and are not looked at again.
+CREATE OR REPLACE FUNCTION graph_tracks_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' OR NEW.title IS DISTINCT FROM OLD.title
-     OR NEW.attributed IS DISTINCT FROM OLD.attributed THEN
-    NEW.attributed := graph_track_attributed(NEW.id, NEW.title);
+  IF pg_trigger_depth() > 1 OR NOT EXISTS (SELECT 1 FROM new_tracks) THEN
+    RETURN NULL;
   END IF;
-  RETURN NEW;
+  PERFORM graph_refresh_attribution(ARRAY(SELECT id FROM new_tracks));
+  RETURN NULL;
 END $$;
-DROP TRIGGER IF EXISTS graph_track_guard ON graph_track;
-CREATE TRIGGER graph_track_guard BEFORE INSERT OR UPDATE ON graph_track
-  FOR EACH ROW EXECUTE FUNCTION graph_track_guard();
+DROP TRIGGER IF EXISTS graph_tracks_insert ON graph_track;
+DROP TRIGGER IF EXISTS graph_tracks_update ON graph_track;
+CREATE TRIGGER graph_tracks_insert AFTER INSERT ON graph_track
+  REFERENCING NEW TABLE AS new_tracks FOR EACH STATEMENT EXECUTE FUNCTION graph_tracks_changed();
+CREATE TRIGGER graph_tracks_update AFTER UPDATE ON graph_track
+  REFERENCING NEW TABLE AS new_tracks FOR EACH STATEMENT EXECUTE FUNCTION graph_tracks_changed();
 
 CREATE OR REPLACE FUNCTION graph_links_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  -- flipping the flag makes graph_track_guard recompute it for exactly the rows that differ
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    UPDATE graph_track t SET attributed = NOT t.attributed
-    WHERE t.id IN (SELECT DISTINCT track_id FROM new_links)
-      AND t.attributed IS DISTINCT FROM graph_track_attributed(t.id, t.title);
+    PERFORM graph_refresh_attribution(ARRAY(SELECT DISTINCT track_id FROM new_links));
   END IF;
   IF TG_OP IN ('DELETE', 'UPDATE') THEN
-    UPDATE graph_track t SET attributed = NOT t.attributed
-    WHERE t.id IN (SELECT DISTINCT track_id FROM old_links)
-      AND t.attributed IS DISTINCT FROM graph_track_attributed(t.id, t.title);
+    PERFORM graph_refresh_attribution(ARRAY(SELECT DISTINCT track_id FROM old_links));
   END IF;
   RETURN NULL;
 END $$;
@@ -58,18 +65,15 @@ CREATE TRIGGER graph_links_update AFTER UPDATE ON graph_trackartist
 
 CREATE OR REPLACE FUNCTION graph_artists_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE graph_track t SET attributed = NOT t.attributed
-  WHERE t.id IN (SELECT ta.track_id FROM graph_trackartist ta JOIN new_artists n ON n.id = ta.artist_id)
-    AND t.attributed IS DISTINCT FROM graph_track_attributed(t.id, t.title);
+  PERFORM graph_refresh_attribution(ARRAY(
+    SELECT DISTINCT ta.track_id FROM graph_trackartist ta JOIN new_artists n ON n.id = ta.artist_id));
   RETURN NULL;
 END $$;
 DROP TRIGGER IF EXISTS graph_artists_update ON graph_artist;
 CREATE TRIGGER graph_artists_update AFTER UPDATE ON graph_artist
   REFERENCING NEW TABLE AS new_artists FOR EACH STATEMENT EXECUTE FUNCTION graph_artists_changed();
 
-UPDATE graph_track SET attributed = NOT attributed
-  WHERE attributed IS DISTINCT FROM graph_track_attributed(id, title);
-
+SELECT graph_refresh_attribution(ARRAY(SELECT id FROM graph_track));
 CREATE OR REPLACE VIEW graph_nodes AS
   SELECT t.id, t.title, t.version, t.camelot, t.bpm, t.key, t.spotify_id, t.isrc
   FROM graph_track t WHERE t.attributed AND graph_identified_title(t.title);
