@@ -146,7 +146,7 @@ def setlist_summary(setlist: Setlist) -> dict:
 def setlists(track_id: int | None = None, offset: int = 0, limit: int = 50) -> dict:
     query = Setlist.objects.all()
     if track_id is not None:
-        query = query.filter(entries__track_id=track_id).distinct()
+        query = query.filter(pk__in=Entry.objects.filter(track_id=track_id).values("setlist_id"))
     total = query.count()
     page = query.annotate(n=Count("entries"))[offset:offset + limit]
     return {"total": total, "items": [{**setlist_summary(s), "entries": s.n} for s in page]}

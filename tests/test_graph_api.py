@@ -80,6 +80,7 @@ def test_search_uses_words_in_any_order(client, sets):
 def test_setlists_list_filter_and_detail(client, sets):
     body = client.get("/api/graph/setlists", {"track": sets["Gamma"]}).json()
     assert body["total"] == 1 and body["items"][0]["dj"] == "One"
+    assert body["items"][0]["entries"] == 3  # the whole setlist, not the matching entry
     detail = client.get(f"/api/graph/setlists/{body['items'][0]['id']}").json()
     assert [e["title"] for e in detail["entries"]] == ["Alpha", "Beta", "Gamma"]
     assert client.get("/api/graph/setlists/999999").status_code == 404
