@@ -121,7 +121,7 @@ def test_the_hit_area_extends_ten_pixels_beyond_the_node(server, page):
     page.mouse.click(delta["x"] + radius + 8, delta["y"])
     assert selected_titles(page) == {"Delta"}
     page.keyboard.press("Escape")
-    page.wait_for_timeout(200)
+    page.wait_for_timeout(400)  # beyond the 150 ms debounce, with room for a loaded machine
     page.mouse.click(delta["x"] + radius + 14, delta["y"])
     assert selected_titles(page) == set()
 
@@ -131,18 +131,18 @@ def test_ctrl_click_toggles_and_shift_click_adds_the_path(server, page):
     for title in ("Alpha",):
         p = node_point(page, title)
         page.mouse.click(p["x"], p["y"])
-    page.wait_for_timeout(200)
+    page.wait_for_timeout(400)  # beyond the 150 ms debounce, with room for a loaded machine
     delta = node_point(page, "Delta")
     page.keyboard.down("Shift")
     page.mouse.click(delta["x"], delta["y"])
     page.keyboard.up("Shift")
     assert selected_titles(page) == {"Alpha", "Beta", "Gamma", "Delta"}
-    page.wait_for_timeout(200)
+    page.wait_for_timeout(400)  # beyond the 150 ms debounce, with room for a loaded machine
     beta = node_point(page, "Beta")
     page.keyboard.down("Control")
     page.mouse.click(beta["x"], beta["y"])
     assert selected_titles(page) == {"Alpha", "Gamma", "Delta"}
-    page.wait_for_timeout(200)
+    page.wait_for_timeout(400)  # beyond the 150 ms debounce, with room for a loaded machine
     page.mouse.click(beta["x"], beta["y"])
     page.keyboard.up("Control")
     assert selected_titles(page) == {"Alpha", "Beta", "Gamma", "Delta"}
