@@ -78,7 +78,7 @@ def graph(request):
     params = queries.GraphParams(seed=seed, depth=_int(request, "depth", 1, 1, 3),
                                  min_count=_int(request, "min_count", 1, 1, 1_000_000),
                                  limit=_int(request, "limit", 200, 1, 5000))
-    if seed is not None and not queries.nodes([seed], with_degree=False):
+    if seed is not None and not queries.nodes([seed]):
         return json_error("not_found", f"No graph track {seed}.", 404)
     return JsonResponse(queries.graph(params))
 

@@ -191,6 +191,22 @@ FROM graph_edgeoccurrence o JOIN graph_setlist s ON s.id = o.setlist_id
 
 PAIRS = "(%(a)s::bigint[], %(b)s::bigint[])"
 
+DEGREES = """
+UPDATE graph_track t SET degree = coalesce(d.n, 0)
+FROM (SELECT ids.id, x.n FROM unnest(%(ids)s::bigint[]) AS ids(id)
+      LEFT JOIN (SELECT id, count(*) AS n FROM (
+          SELECT from_track_id AS id FROM graph_edges WHERE from_track_id = ANY(%(ids)s)
+          UNION ALL SELECT to_track_id FROM graph_edges WHERE to_track_id = ANY(%(ids)s)) e
+        GROUP BY id) x ON x.id = ids.id) d
+WHERE t.id = d.id AND t.degree IS DISTINCT FROM coalesce(d.n, 0)"""
+
+ALL_DEGREES = """
+UPDATE graph_track t SET degree = coalesce(d.n, 0)
+FROM graph_track t2 LEFT JOIN (SELECT id, count(*) AS n FROM (
+    SELECT from_track_id AS id FROM graph_edges UNION ALL SELECT to_track_id FROM graph_edges) e
+  GROUP BY id) d ON d.id = t2.id
+WHERE t.id = t2.id AND t.degree IS DISTINCT FROM coalesce(d.n, 0)"""
+
 
 def _derive_gold(setlist_ids: list[int] | None) -> int:
     """Re-derive gold for these setlists (None: all of silver). Returns how many
@@ -227,6 +243,7 @@ def _derive_gold(setlist_ids: list[int] | None) -> int:
             "djs, first_seen, last_seen) " + AGGREGATE.format(
                 where="WHERE (o.from_track_id, o.to_track_id) IN "
                       f"(SELECT * FROM unnest{PAIRS})"), {"a": a, "b": b})
+        cursor.execute(DEGREES, {"ids": list(set(a) | set(b))})
         return len(pairs)
 
 

@@ -86,6 +86,8 @@ class Track(models.Model):
     # Set by database triggers only (migration 0004): the artist rule over this track's
     # primary artists and title. The gold views read it; writes to it are recomputed.
     attributed = models.BooleanField(default=False, db_default=False, editable=False)
+    # Valid transitions touching this track, as of the last derivation (graph.etl); node size.
+    degree = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     artists = models.ManyToManyField(Artist, through="TrackArtist", related_name="tracks")
 
     class Meta:

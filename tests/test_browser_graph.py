@@ -41,7 +41,8 @@ def open_graph(page, server):
     page.goto(f"{server.url}/graph/")
     page.wait_for_function("window.songhubGraph && document.getElementById('graph-app')"
                            ".dataset.loads >= '1'")
-    page.keyboard.press("Space")  # pause the layout so nodes stay where we click
+    if page.evaluate("window.songhubGraph.layoutRunning()"):
+        page.keyboard.press("Space")  # pause the layout so nodes stay where we click
     page.wait_for_function("!window.songhubGraph.layoutRunning()")
 
 
@@ -183,6 +184,13 @@ def test_graph_updated_reloads_the_open_page(server, page):
     imp("DJ: Three\nE - Epsilon\nF - Zeta\n", "3")
     page.wait_for_function("window.songhubGraph.graph.order === 6", timeout=10000)
     assert "Zeta" in titles(page)
+
+
+def test_the_layout_stops_by_itself_once_settled(server, page):
+    page.goto(f"{server.url}/graph/")
+    page.wait_for_function("window.songhubGraph && window.songhubGraph.layoutRunning()")
+    page.wait_for_function("!window.songhubGraph.layoutRunning()", timeout=15000)
+    assert page.get_attribute("#graph-app", "data-layout") == "paused"
 
 
 def test_leaving_the_page_tears_everything_down(server, page):

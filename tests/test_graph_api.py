@@ -138,7 +138,7 @@ def test_api_layer_filters_even_when_the_views_let_an_invalid_node_through(clien
                        "a.id AS artist_id, a.name, ta.role, ta.position FROM graph_trackartist ta "
                        "JOIN graph_artist a ON a.id = ta.artist_id")
         cursor.execute("CREATE OR REPLACE VIEW graph_nodes AS SELECT t.id, t.title, t.version, "
-                       "t.camelot, t.bpm, t.key, t.spotify_id, t.isrc FROM graph_track t")
+                       "t.camelot, t.bpm, t.key, t.spotify_id, t.isrc, t.degree FROM graph_track t")
         cursor.execute("CREATE OR REPLACE VIEW graph_edges AS SELECT tr.id, tr.from_track_id, "
                        "tr.to_track_id, tr.occurrences, tr.setlists, tr.djs, tr.first_seen, "
                        "tr.last_seen FROM graph_transition tr")
