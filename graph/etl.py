@@ -238,11 +238,12 @@ def _derive_gold(setlist_ids: list[int] | None) -> int:
         a, b = (list(x) for x in zip(*pairs))
         in_pairs = f"(from_track_id, to_track_id) IN (SELECT * FROM unnest{PAIRS})"
         cursor.execute(f"DELETE FROM graph_transition WHERE {in_pairs}", {"a": a, "b": b})
-        cursor.execute(
+        cursor.execute(  # a few pairs: one index probe each (graph_occ_pair), no hash join
             "INSERT INTO graph_transition (from_track_id, to_track_id, occurrences, setlists, "
-            "djs, first_seen, last_seen) " + AGGREGATE.format(
-                where="WHERE (o.from_track_id, o.to_track_id) IN "
-                      f"(SELECT * FROM unnest{PAIRS})"), {"a": a, "b": b})
+            "djs, first_seen, last_seen) " + AGGREGATE.format(where="").replace(
+                "FROM graph_edgeoccurrence o",
+                f"FROM unnest{PAIRS} AS p(f, t) JOIN graph_edgeoccurrence o "
+                "ON o.from_track_id = p.f AND o.to_track_id = p.t"), {"a": a, "b": b})
         cursor.execute(DEGREES, {"ids": list(set(a) | set(b))})
         return len(pairs)
 
