@@ -10,8 +10,7 @@ import json
 from functools import wraps
 
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -79,7 +78,7 @@ def graph(request):
     params = queries.GraphParams(seed=seed, depth=_int(request, "depth", 1, 1, 3),
                                  min_count=_int(request, "min_count", 1, 1, 1_000_000),
                                  limit=_int(request, "limit", 200, 1, 5000))
-    if seed is not None and not queries.nodes([seed], with_degree=False):
+    if seed is not None and not queries.nodes([seed]):
         return json_error("not_found", f"No graph track {seed}.", 404)
     return JsonResponse(queries.graph(params))
 
@@ -161,10 +160,12 @@ def target_list(request):
 @graph_api
 @staff_only
 def target_detail(request, target_id: int):
-    target = get_object_or_404(TargetTrackSearch, pk=target_id)
+    target = TargetTrackSearch.objects.filter(pk=target_id).first()
+    if target is None:
+        return json_error("not_found", f"No target search {target_id}.", 404)
     if request.method == "DELETE":
         target.delete()
-        return JsonResponse({}, status=204)
+        return HttpResponse(status=204)
     if request.method == "PATCH":
         try:
             target = targets.update(target, _body(request))

@@ -160,14 +160,18 @@ WHERE e.identified AND {scope} AND t.artist_key = e.artist_key AND t.title_key =
 UNPOINT = "UPDATE graph_entry e SET track_id = NULL WHERE NOT e.identified AND {scope} " \
           "AND e.track_id IS NOT NULL"
 
-LINKS = """
-INSERT INTO graph_trackartist (track_id, artist_id, role, position)
+LINKS_SELECT = """
 SELECT DISTINCT ON (e.track_id, ar.id, x.a->>1) e.track_id, ar.id, x.a->>1, x.ord - 1
 FROM graph_entry e CROSS JOIN jsonb_array_elements(e.artists) WITH ORDINALITY x(a, ord)
 JOIN graph_artist ar ON ar.name_key = x.a->>2
 WHERE e.identified AND e.track_id IS NOT NULL AND {scope} AND graph_valid_artist(x.a->>0)
-ORDER BY e.track_id, ar.id, x.a->>1, x.ord
-ON CONFLICT (track_id, artist_id, role) DO NOTHING"""
+ORDER BY e.track_id, ar.id, x.a->>1, x.ord"""
+LINKS = "INSERT INTO graph_trackartist (track_id, artist_id, role, position)" + LINKS_SELECT + \
+    " ON CONFLICT (track_id, artist_id, role) DO NOTHING"
+STALE_LINKS = """
+DELETE FROM graph_trackartist ta WHERE NOT EXISTS (
+  SELECT 1 FROM (""" + LINKS_SELECT.format(scope="TRUE") + """) AS want (track_id, artist_id, role, position)
+  WHERE want.track_id = ta.track_id AND want.artist_id = ta.artist_id AND want.role = ta.role)"""
 
 CLEAR_OCCURRENCES = """
 DELETE FROM graph_edgeoccurrence e WHERE {scope} RETURNING from_track_id, to_track_id"""
@@ -191,15 +195,37 @@ FROM graph_edgeoccurrence o JOIN graph_setlist s ON s.id = o.setlist_id
 
 PAIRS = "(%(a)s::bigint[], %(b)s::bigint[])"
 
+DEGREES = """
+UPDATE graph_track t SET degree = coalesce(d.n, 0)
+FROM (SELECT ids.id, x.n FROM unnest(%(ids)s::bigint[]) AS ids(id)
+      LEFT JOIN (SELECT id, count(*) AS n FROM (
+          SELECT from_track_id AS id FROM graph_edges WHERE from_track_id = ANY(%(ids)s)
+          UNION ALL SELECT to_track_id FROM graph_edges WHERE to_track_id = ANY(%(ids)s)) e
+        GROUP BY id) x ON x.id = ids.id) d
+WHERE t.id = d.id AND t.degree IS DISTINCT FROM coalesce(d.n, 0)"""
+
+ALL_DEGREES = """
+UPDATE graph_track t SET degree = coalesce(d.n, 0)
+FROM graph_track t2 LEFT JOIN (SELECT id, count(*) AS n FROM (
+    SELECT from_track_id AS id FROM graph_edges UNION ALL SELECT to_track_id FROM graph_edges) e
+  GROUP BY id) d ON d.id = t2.id
+WHERE t.id = t2.id AND t.degree IS DISTINCT FROM coalesce(d.n, 0)"""
+
 
 def _derive_gold(setlist_ids: list[int] | None) -> int:
     """Re-derive gold for these setlists (None: all of silver). Returns how many
     (from, to) pairs were touched."""
     scope = _SCOPE if setlist_ids is not None else "TRUE"
     params = {"ids": setlist_ids}
+    analyze_after = {id(ARTISTS): "graph_artist", id(TRACKS): "graph_track", id(POINT): "graph_entry"}
     with connection.cursor() as cursor:
+        # JIT compiling these short statements costs more than it saves (seconds under load)
+        cursor.execute("SET LOCAL jit = off")
         for statement in (ARTISTS, TRACKS, POINT, UNPOINT, LINKS):
             cursor.execute(statement.format(scope=scope), params)
+            if setlist_ids is None and id(statement) in analyze_after:
+                # fresh statistics, or the planner joins 10^6 rows to a table it thinks empty
+                cursor.execute(f"ANALYZE {analyze_after[id(statement)]}")
         if setlist_ids is None:
             cursor.execute("TRUNCATE graph_edgeoccurrence, graph_transition")
             cursor.execute(OCCURRENCES.format(scope=scope) + " ", params)
@@ -216,24 +242,29 @@ def _derive_gold(setlist_ids: list[int] | None) -> int:
         a, b = (list(x) for x in zip(*pairs))
         in_pairs = f"(from_track_id, to_track_id) IN (SELECT * FROM unnest{PAIRS})"
         cursor.execute(f"DELETE FROM graph_transition WHERE {in_pairs}", {"a": a, "b": b})
-        cursor.execute(
+        cursor.execute(  # a few pairs: one index probe each (graph_occ_pair), no hash join
             "INSERT INTO graph_transition (from_track_id, to_track_id, occurrences, setlists, "
-            "djs, first_seen, last_seen) " + AGGREGATE.format(
-                where="WHERE (o.from_track_id, o.to_track_id) IN "
-                      f"(SELECT * FROM unnest{PAIRS})"), {"a": a, "b": b})
+            "djs, first_seen, last_seen) " + AGGREGATE.format(where="").replace(
+                "FROM graph_edgeoccurrence o",
+                f"FROM unnest{PAIRS} AS p(f, t) JOIN graph_edgeoccurrence o "
+                "ON o.from_track_id = p.f AND o.to_track_id = p.t"), {"a": a, "b": b})
+        cursor.execute(DEGREES, {"ids": list(set(a) | set(b))})
         return len(pairs)
 
 
 def rebuild() -> dict:
     """All of gold from silver, in one transaction (readers see the old graph until commit).
-    Track rows (and their enrichment) are kept; links and transitions are derived again;
+    Track rows (and their enrichment) are kept; links are brought in line with silver,
+    transitions derived again;
     tracks no entry points at any more are removed."""
     require_postgresql()
     with transaction.atomic(), connection.cursor() as cursor:
         # TRUNCATE refuses to run while deferred FK checks are pending: check them now
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("DELETE FROM graph_trackartist")
         _derive_gold(None)
+        # links no entry derives any more (only changed ones: the attribution triggers fire
+        # for what changes, not for the whole table)
+        cursor.execute(STALE_LINKS)
         cursor.execute("DELETE FROM graph_track t WHERE NOT EXISTS "
                        "(SELECT 1 FROM graph_entry e WHERE e.track_id = t.id)")
         cursor.execute("DELETE FROM graph_artist a WHERE NOT EXISTS "

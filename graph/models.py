@@ -83,6 +83,11 @@ class Track(models.Model):
     key = models.CharField(max_length=20, blank=True)
     camelot = models.CharField(max_length=3, blank=True)
     enriched_at = models.DateTimeField(null=True, blank=True)
+    # Set by database triggers only (migration 0004): the artist rule over this track's
+    # primary artists and title. The gold views read it; writes to it are recomputed.
+    attributed = models.BooleanField(default=False, db_default=False, editable=False)
+    # Valid transitions touching this track, as of the last derivation (graph.etl); node size.
+    degree = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     artists = models.ManyToManyField(Artist, through="TrackArtist", related_name="tracks")
 
     class Meta:
@@ -251,3 +256,16 @@ class EnrichmentFailure(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_attempt_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+
+class RoomPlay(models.Model):
+    """A song a room turned to (recorded from Room saves by graph.signals), the raw material
+    of the `rooms` sequences."""
+
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=500)
+    artist = models.CharField(max_length=500, blank=True)
+    played_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["room", "played_at", "id"]

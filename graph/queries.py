@@ -31,29 +31,25 @@ def _rows(sql: str, params) -> list[tuple]:
         return cursor.fetchall()
 
 
-def nodes(ids: list[int], with_degree: bool = True) -> dict[int, dict]:
+def nodes(ids: list[int]) -> dict[int, dict]:
     """Node dicts for these ids, only for valid nodes: {id, title, artists, camelot, bpm,
-    degree}. A node whose primary artists do not all pass the rule is dropped here too."""
+    degree (stored by graph.etl)}. A node whose primary artists do not all pass the rule is
+    dropped here too."""
     if not ids:
         return {}
     result = {}
-    for track_id, title, camelot, bpm, spotify_id in _rows(
-            "SELECT id, title, camelot, bpm, spotify_id FROM graph_nodes WHERE id = ANY(%s)",
-            [ids]):
+    for track_id, title, camelot, bpm, spotify_id, degree in _rows(
+            "SELECT id, title, camelot, bpm, spotify_id, degree FROM graph_nodes "
+            "WHERE id = ANY(%s)", [ids]):
         result[track_id] = {"id": track_id, "title": title, "artists": [], "camelot": camelot,
-                            "bpm": bpm, "spotify_id": spotify_id, "degree": 0}
+                            "bpm": bpm, "spotify_id": spotify_id,
+                            "degree": degree}
     for track_id, name, role in _rows(
             "SELECT track_id, name, role FROM graph_node_artists WHERE track_id = ANY(%s) "
             "ORDER BY track_id, role <> 'primary', position", [list(result)]):
         result[track_id]["artists"].append({"name": name, "role": role})
     for track_id in [t for t, node in result.items() if not valid_node(node)]:
         del result[track_id]
-    if with_degree and result:
-        for track_id, degree in _rows(
-                "SELECT id, count(*) FROM (SELECT from_track_id AS id FROM graph_edges "
-                "WHERE from_track_id = ANY(%s) UNION ALL SELECT to_track_id FROM graph_edges "
-                "WHERE to_track_id = ANY(%s)) x GROUP BY id", [list(result), list(result)]):
-            result[track_id]["degree"] = degree
     return result
 
 
@@ -105,13 +101,13 @@ def graph(params: GraphParams) -> dict:
 def next_tracks(track_id: int, limit: int = 20) -> dict | None:
     """"DJs who play X also play Y": what follows X, by distinct setlists then occurrences,
     with a harmonic-mixing flag. None when X is not a valid node."""
-    seed = nodes([track_id], with_degree=False).get(track_id)
+    seed = nodes([track_id]).get(track_id)
     if seed is None:
         return None
     rows = _rows(f"SELECT {EDGE_COLUMNS} FROM graph_edges WHERE from_track_id = %s "
                  "ORDER BY setlists DESC, occurrences DESC, to_track_id LIMIT %s",
                  [track_id, limit])
-    found = nodes([r[1] for r in rows], with_degree=False)
+    found = nodes([r[1] for r in rows])
     items = []
     for row in rows:
         node = found.get(row[1])
@@ -146,7 +142,7 @@ def setlist_summary(setlist: Setlist) -> dict:
 def setlists(track_id: int | None = None, offset: int = 0, limit: int = 50) -> dict:
     query = Setlist.objects.all()
     if track_id is not None:
-        query = query.filter(entries__track_id=track_id).distinct()
+        query = query.filter(pk__in=Entry.objects.filter(track_id=track_id).values("setlist_id"))
     total = query.count()
     page = query.annotate(n=Count("entries"))[offset:offset + limit]
     return {"total": total, "items": [{**setlist_summary(s), "entries": s.n} for s in page]}
@@ -154,7 +150,7 @@ def setlists(track_id: int | None = None, offset: int = 0, limit: int = 50) -> d
 
 def setlist_detail(setlist: Setlist) -> dict:
     entries = list(Entry.objects.filter(setlist=setlist).order_by("position"))
-    valid = set(nodes([e.track_id for e in entries if e.track_id], with_degree=False))
+    valid = set(nodes([e.track_id for e in entries if e.track_id]))
     return {**setlist_summary(setlist), "entries": [
         {"position": e.position, "timestamp": e.timestamp, "raw_line": e.raw_line,
          "artists": [a[0] for a in e.artists if a[1] == ROLE_PRIMARY and is_valid_artist(a[0])],

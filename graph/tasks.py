@@ -30,3 +30,22 @@ def propose_for_unidentified_task(limit: int = 50) -> None:
             .values("raw_key", "raw_line", "title").distinct()[:limit])
     for row in rows:
         enrich.propose_for_entry(row["raw_line"], row["title"])
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def import_sequences_task(since_days: int = 2) -> None:
+    from .sources import local
+
+    local.import_rooms(since_days)
+    local.import_listening(since_days)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def enrich_missing_task(limit: int = 500, batch: int = 50) -> None:
+    """Queue batches of tracks never enriched, most played first."""
+    from django.db.models import Count
+
+    ids = list(Track.objects.filter(enriched_at__isnull=True).annotate(n=Count("entries"))
+               .order_by("-n", "id").values_list("pk", flat=True)[:limit])
+    for start in range(0, len(ids), batch):
+        enrich_tracks_task.delay(ids[start:start + batch])

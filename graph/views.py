@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 from . import curation, etl
 from .identity import INVALID_ARTIST_PATTERN, UNKNOWN_TITLES
 from .models import CurationAudit
-from .parsers import FORMATS, ParseError, parse
+from .parsers import FORMATS, ParseError, detect, parse
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -33,9 +33,9 @@ def upload(request):
             return redirect("graph-upload")
         try:
             text = upload.read().decode("utf-8-sig")
+            fmt = detect(text, upload.name) if fmt == "auto" else fmt
             setlist = parse(text, fmt, upload.name)
-            result = etl.import_setlist(setlist, source="file", payload=text,
-                                        fmt=fmt if fmt != "auto" else "auto")
+            result = etl.import_setlist(setlist, source="file", payload=text, fmt=fmt)
         except UnicodeDecodeError:
             messages.error(request, f"{upload.name}: not UTF-8 text; nothing was imported.")
         except ParseError as exc:

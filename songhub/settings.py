@@ -479,3 +479,19 @@ GRAPH_SESSION_GAP_MINUTES = env.int("GRAPH_SESSION_GAP_MINUTES", default=30)
 if GRAPH_REQUEST_INTERVAL_SECONDS < 0 or GRAPH_BREAKER_THRESHOLD < 1:
     raise ImproperlyConfigured("GRAPH_REQUEST_INTERVAL_SECONDS must be >= 0 and "
                                "GRAPH_BREAKER_THRESHOLD >= 1")
+
+# The graph's periodic work (enrichment batches run on the `enrichment` queue, see docs/graph.md).
+CELERY_TASK_ROUTES = {"graph.tasks.enrich_tracks_task": {"queue": "enrichment"},
+                      "graph.tasks.retry_dead_letters_task": {"queue": "enrichment"},
+                      "graph.tasks.propose_for_unidentified_task": {"queue": "enrichment"},
+                      "graph.tasks.enrich_missing_task": {"queue": "enrichment"}}
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # the graph needs PostgreSQL
+    CELERY_BEAT_SCHEDULE["graph-sequences"] = {
+        "task": "graph.tasks.import_sequences_task", "schedule": 3600.0,
+        "options": {"expires": 3000}}
+    CELERY_BEAT_SCHEDULE["graph-enrich-missing"] = {
+        "task": "graph.tasks.enrich_missing_task", "schedule": 6 * 3600.0,
+        "options": {"expires": 5 * 3600}}
+    CELERY_BEAT_SCHEDULE["graph-retry-dead-letters"] = {
+        "task": "graph.tasks.retry_dead_letters_task", "schedule": 6 * 3600.0,
+        "options": {"expires": 5 * 3600}}

@@ -313,3 +313,12 @@ def test_every_alert_the_issue_names_exists_and_uses_exported_series():
                                 "songhub-grafana-dashboard")["data"]["songhub-dashboard.json"])
     rows = [p["title"] for p in dashboard["panels"] if p["type"] == "row"]
     assert rows == ["Web", "Rooms", "Workers", "Jobs", "Processes"]
+def test_graph_scrape_targets_runs_daily_and_the_worker_takes_the_enrichment_queue(manifests):
+    _, objects = manifests
+    cronjobs = {o["metadata"]["name"]: o for o in objects if o["kind"] == "CronJob"}
+    cron = cronjobs["songhub-scrape-targets"]
+    assert cron["spec"]["schedule"].endswith("* * *")
+    container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][2] == "scrape_targets"
+    worker = find(objects, "Deployment", "songhub-worker")["spec"]["template"]["spec"]["containers"][0]
+    assert worker["args"][worker["args"].index("-Q") + 1] == "celery,enrichment"

@@ -80,6 +80,7 @@ def test_search_uses_words_in_any_order(client, sets):
 def test_setlists_list_filter_and_detail(client, sets):
     body = client.get("/api/graph/setlists", {"track": sets["Gamma"]}).json()
     assert body["total"] == 1 and body["items"][0]["dj"] == "One"
+    assert body["items"][0]["entries"] == 3  # the whole setlist, not the matching entry
     detail = client.get(f"/api/graph/setlists/{body['items'][0]['id']}").json()
     assert [e["title"] for e in detail["entries"]] == ["Alpha", "Beta", "Gamma"]
     assert client.get("/api/graph/setlists/999999").status_code == 404
@@ -137,7 +138,10 @@ def test_api_layer_filters_even_when_the_views_let_an_invalid_node_through(clien
                        "a.id AS artist_id, a.name, ta.role, ta.position FROM graph_trackartist ta "
                        "JOIN graph_artist a ON a.id = ta.artist_id")
         cursor.execute("CREATE OR REPLACE VIEW graph_nodes AS SELECT t.id, t.title, t.version, "
-                       "t.camelot, t.bpm, t.key, t.spotify_id, t.isrc FROM graph_track t")
+                       "t.camelot, t.bpm, t.key, t.spotify_id, t.isrc, t.degree FROM graph_track t")
+        cursor.execute("CREATE OR REPLACE VIEW graph_edges AS SELECT tr.id, tr.from_track_id, "
+                       "tr.to_track_id, tr.occurrences, tr.setlists, tr.djs, tr.first_seen, "
+                       "tr.last_seen FROM graph_transition tr")
         cursor.execute("SELECT count(*) FROM graph_nodes WHERE id = %s", [bad])
         assert cursor.fetchone()[0] == 1  # the control: the database layer is now open
     body = client.get("/api/graph", {"seed": sets["Alpha"], "depth": 2}).json()
@@ -147,6 +151,14 @@ def test_api_layer_filters_even_when_the_views_let_an_invalid_node_through(clien
                        client.get(f"/api/graph/tracks/{sets['Alpha']}/next").json()["next"]}
     assert client.get(f"/api/graph/tracks/{bad}/next").status_code == 404
     assert client.get("/api/graph/tracks/search", {"q": "mystery"}).json()["items"] == []
+
+
+def test_the_attribution_flag_cannot_be_forced(sets):
+    bad = smuggle_invalid_node(sets["Alpha"])
+    Track.objects.filter(pk=bad).update(attributed=True)  # recomputed by the trigger
+    assert not Track.objects.get(pk=bad).attributed
+    Artist.objects.filter(name="Unknown Artist").update(name="Real Name")  # fixed upstream
+    assert Track.objects.get(pk=bad).attributed
 
 
 def test_no_parameter_shows_invalid_nodes(client, sets):

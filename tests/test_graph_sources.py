@@ -122,3 +122,18 @@ def test_the_breaker_opens_after_repeated_failures_and_fails_fast(mixesdb):
     Breaker("mixesdb").success()
     mixesdb.injected.clear()
     assert client.get(mixesdb.api_path, {"action": "query", "list": "search", "srsearch": "x"})
+
+
+def test_targets_api_is_staff_only_and_validates(client, curator):
+    body = {"target_artist": "Deadmau5", "target_title": "Strobe"}
+    assert client.post("/api/graph/targets", body, content_type="application/json").status_code == 401
+    client.force_login(curator)
+    created = client.post("/api/graph/targets", body, content_type="application/json")
+    assert created.status_code == 201 and created.json()["search_query"] == "Deadmau5 Strobe"
+    target_id = created.json()["id"]
+    bad = client.patch(f"/api/graph/targets/{target_id}", {"search_query": "Strobe"},
+                       content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    assert client.get("/api/graph/targets").json()["items"][0]["status"] == "pending"
+    assert client.delete(f"/api/graph/targets/{target_id}").status_code == 204
+    assert client.get(f"/api/graph/targets/{target_id}").json()["error"]["code"] == "not_found"

@@ -33,7 +33,8 @@ class Command(BaseCommand):
         commands = {
             "web": [python, "-m", "daphne", "-b", bind, "-p", str(port), "songhub.asgi:application"],
             "worker": [python, "-m", "celery", "-A", "songhub", "worker", "-l", level,
-                       "--concurrency", str(worker_concurrency), "-n", "songhub@%h"],
+                       "--concurrency", str(worker_concurrency), "-n", "songhub@%h",
+                       "-Q", "celery,enrichment"],
             "beat": [python, "-m", "celery", "-A", "songhub", "beat", "-l", level],
         }
         children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
