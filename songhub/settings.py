@@ -332,4 +332,9 @@ if SONG_SYNC_INTERVAL_SECONDS > 0:
         "kwargs": {"options": {"source": SONG_SYNC_SOURCE}},
         "options": {"expires": SONG_SYNC_INTERVAL_SECONDS * 0.9},
     }
+CELERY_BEAT_SCHEDULE["rooms-reap-participants"] = {
+    "task": "rooms.tasks.reap_stale_participants",
+    "schedule": ROOMS_CLIENT_TIMEOUT_SECONDS,
+    "options": {"expires": ROOMS_CLIENT_TIMEOUT_SECONDS * 0.9},
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
