@@ -3,6 +3,11 @@
 The built-in renderer's vertical layout does not depend on chord names, so a transposed copy
 breaks pages exactly where the original does and page numbers match the host's.
 
+Rendering a key costs ~0.7 s of CPU, so it never happens in the web process: `request_render`
+enqueues `ingestion.tasks.render_transposed_task` (once per song, source and key while it is
+pending) and refuses when TRANSPOSE_RENDERS_IN_FLIGHT renders are already queued or running,
+so anonymous or eager clients cannot flood the worker pool. The view answers 202 meanwhile.
+
 `page_etag` is the one place a page image's tag is built: the HTTP `ETag` of
 `/songs/{id}/pages/{n}` and the `image_etag` of room events, so a client revalidating with the
 event's tag gets `304 Not Modified`.
@@ -11,6 +16,9 @@ event's tag gets `304 Not Modified`.
 from __future__ import annotations
 
 from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
 
 from . import chordpro, render
 from .models import Song
@@ -36,8 +44,31 @@ def render_transposed(store: SongStore, song: Song, semitones: int) -> None:
         atomic_write(folder / f"page_{number}.webp", image)
 
 
-def transposed_page(store: SongStore, song: Song, page: int, semitones: int) -> Path:
-    target = transposed_path(store, song, page, semitones)
-    if not target.exists():
-        render_transposed(store, song, semitones)
-    return target
+IN_FLIGHT_KEY = "transpose:in-flight"
+
+
+def _pending_key(song: Song, semitones: int) -> str:
+    return f"transpose:pending:{song.id}:{song.source_sha[:12]}:{semitones}"
+
+
+def request_render(song: Song, semitones: int) -> str:
+    """Queue a render of `song` in a key unless one is pending: "queued", "pending", or "busy"
+    (the cap is reached; try later)."""
+    from .tasks import render_transposed_task
+
+    if not cache.add(_pending_key(song, semitones), 1, timeout=300):
+        return "pending"
+    cache.add(IN_FLIGHT_KEY, 0, timeout=None)
+    if cache.incr(IN_FLIGHT_KEY) > settings.TRANSPOSE_RENDERS_IN_FLIGHT:
+        cache.decr(IN_FLIGHT_KEY)
+        cache.delete(_pending_key(song, semitones))
+        return "busy"
+    render_transposed_task.delay(song.id, song.source_sha, semitones)
+    return "queued"
+
+
+def finish_render(song: Song, semitones: int) -> None:
+    """Release the slot taken by `request_render` (the task calls it, success or not)."""
+    cache.delete(_pending_key(song, semitones))
+    if cache.get(IN_FLIGHT_KEY, 0) > 0:
+        cache.decr(IN_FLIGHT_KEY)

@@ -270,6 +270,8 @@ ROOMS_MESSAGES_PER_SECOND = env.float("ROOMS_MESSAGES_PER_SECOND", default=20.0)
 ROOMS_MESSAGE_BURST = env.int("ROOMS_MESSAGE_BURST", default=40)
 ROOMS_PRESENCE_COALESCE_SECONDS = env.float("ROOMS_PRESENCE_COALESCE_SECONDS", default=0.1)
 ROOMS_VERIFY_ATTEMPTS_PER_MINUTE = env.int("ROOMS_VERIFY_ATTEMPTS_PER_MINUTE", default=10)
+# transposed page renders queued or running in the worker pool at once (#11.14)
+TRANSPOSE_RENDERS_IN_FLIGHT = env.int("TRANSPOSE_RENDERS_IN_FLIGHT", default=4)
 
 # --- Workers (issue: listening worker pool) -------------------------------------------------
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=30)
