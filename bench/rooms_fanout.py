@@ -83,7 +83,9 @@ class Viewers:
         try:
             async for raw in ws:
                 name, payload = json.loads(raw)
-                if name == "page_updated":
+                if name == "ping":  # answer like room.js, or the server drops us (4002)
+                    await ws.send(json.dumps(["pong", {"timestamp": payload["timestamp"]}]))
+                elif name == "page_updated":
                     arrivals = self.arrivals.setdefault(payload["version"], [])
                     arrivals.append(time.perf_counter())
                     if len(arrivals) == len(self.sockets) and payload["version"] in self.done:
@@ -125,8 +127,10 @@ class HostReader:
         import websockets
 
         try:
-            async for _ in self.ws:
-                pass
+            async for raw in self.ws:
+                name, payload = json.loads(raw)
+                if name == "ping":
+                    await self.ws.send(json.dumps(["pong", {"timestamp": payload["timestamp"]}]))
         except websockets.ConnectionClosed:
             pass
 
