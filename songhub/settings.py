@@ -270,6 +270,8 @@ ROOMS_MESSAGES_PER_SECOND = env.float("ROOMS_MESSAGES_PER_SECOND", default=20.0)
 ROOMS_MESSAGE_BURST = env.int("ROOMS_MESSAGE_BURST", default=40)
 ROOMS_PRESENCE_COALESCE_SECONDS = env.float("ROOMS_PRESENCE_COALESCE_SECONDS", default=0.1)
 ROOMS_VERIFY_ATTEMPTS_PER_MINUTE = env.int("ROOMS_VERIFY_ATTEMPTS_PER_MINUTE", default=10)
+# threads (each with a database connection) running room commands in each web process (#13)
+ROOMS_DB_THREADS = env.int("ROOMS_DB_THREADS", default=4)
 # transposed page renders queued or running in the worker pool at once (#11.14)
 TRANSPOSE_RENDERS_IN_FLIGHT = env.int("TRANSPOSE_RENDERS_IN_FLIGHT", default=4)
 
