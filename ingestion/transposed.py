@@ -5,8 +5,8 @@ breaks pages exactly where the original does and page numbers match the host's.
 
 Rendering a key costs ~0.7 s of CPU, so it never happens in the web process: `request_render`
 enqueues `ingestion.tasks.render_transposed_task` (once per song, source and key while it is
-pending) and refuses when TRANSPOSE_RENDERS_IN_FLIGHT renders are already queued or running,
-so anonymous or eager clients cannot flood the worker pool. The view answers 202 meanwhile.
+pending) and refuses when all TRANSPOSE_RENDERS_IN_FLIGHT slots are taken by renders queued or
+running, so eager clients cannot flood the worker pool. The view answers 202 meanwhile.
 
 `page_etag` is the one place a page image's tag is built: the HTTP `ETag` of
 `/songs/{id}/pages/{n}` and the `image_etag` of room events, so a client revalidating with the
@@ -44,31 +44,40 @@ def render_transposed(store: SongStore, song: Song, semitones: int) -> None:
         atomic_write(folder / f"page_{number}.webp", image)
 
 
-IN_FLIGHT_KEY = "transpose:in-flight"
+RENDER_TIMEOUT = 300  # seconds a slot stays taken at most (a lost task frees it by itself)
 
 
 def _pending_key(song: Song, semitones: int) -> str:
     return f"transpose:pending:{song.id}:{song.source_sha[:12]}:{semitones}"
 
 
+def slot_keys() -> list[str]:
+    return [f"transpose:slot:{n}" for n in range(settings.TRANSPOSE_RENDERS_IN_FLIGHT)]
+
+
 def request_render(song: Song, semitones: int) -> str:
     """Queue a render of `song` in a key unless one is pending: "queued", "pending", or "busy"
-    (the cap is reached; try later)."""
+    (every slot is taken; try later). Slots are cache keys with a timeout, so a task lost on
+    the way cannot hold one for longer than RENDER_TIMEOUT."""
     from .tasks import render_transposed_task
 
-    if not cache.add(_pending_key(song, semitones), 1, timeout=300):
+    pending = _pending_key(song, semitones)
+    if cache.get(pending) is not None:
         return "pending"
-    cache.add(IN_FLIGHT_KEY, 0, timeout=None)
-    if cache.incr(IN_FLIGHT_KEY) > settings.TRANSPOSE_RENDERS_IN_FLIGHT:
-        cache.decr(IN_FLIGHT_KEY)
-        cache.delete(_pending_key(song, semitones))
+    slot = next((key for key in slot_keys() if cache.add(key, pending, RENDER_TIMEOUT)), None)
+    if slot is None:
         return "busy"
+    if not cache.add(pending, slot, RENDER_TIMEOUT):  # another request won the race
+        cache.delete(slot)
+        return "pending"
     render_transposed_task.delay(song.id, song.source_sha, semitones)
     return "queued"
 
 
 def finish_render(song: Song, semitones: int) -> None:
-    """Release the slot taken by `request_render` (the task calls it, success or not)."""
-    cache.delete(_pending_key(song, semitones))
-    if cache.get(IN_FLIGHT_KEY, 0) > 0:
-        cache.decr(IN_FLIGHT_KEY)
+    """Free the slot taken by `request_render` (the task calls it, success or not)."""
+    pending = _pending_key(song, semitones)
+    slot = cache.get(pending)
+    if slot is not None and cache.get(slot) == pending:
+        cache.delete(slot)
+    cache.delete(pending)

@@ -31,7 +31,7 @@ def no_renders_in_flight(song):
     from django.core.cache import cache
 
     def clear():
-        cache.delete_many([transposed.IN_FLIGHT_KEY] + [
+        cache.delete_many([f"transpose:slot:{n}" for n in range(10)] + [
             transposed._pending_key(song, k) for k in range(-22, 23)])
 
     clear()
@@ -113,3 +113,13 @@ def test_renders_in_flight_are_capped(user_client, song, settings, no_renders_in
     codes = [user_client.get(f"/songs/{song.id}/pages/1", {"transpose": k}).status_code
              for k in (1, 1, 2, 3)]
     assert codes == [202, 202, 202, 503]  # the repeat shares its pending render
+
+
+def test_a_render_lost_on_the_way_frees_its_slot_by_itself(user_client, song, settings,
+                                                           monkeypatch, no_renders_in_flight):
+    settings.TRANSPOSE_RENDERS_IN_FLIGHT = 1
+    monkeypatch.setattr(transposed, "RENDER_TIMEOUT", 1)  # no worker: the task never runs
+    assert user_client.get(f"/songs/{song.id}/pages/1", {"transpose": 4}).status_code == 202
+    assert user_client.get(f"/songs/{song.id}/pages/1", {"transpose": 5}).status_code == 503
+    time.sleep(1.5)
+    assert user_client.get(f"/songs/{song.id}/pages/1", {"transpose": 5}).status_code == 202
