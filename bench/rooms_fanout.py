@@ -4,8 +4,13 @@
 Scenario 1: 200 viewers in one room; the host sends 100 page changes one at a time and we
 time send -> the last viewer received (per-event delivery latency, p50/p99), then 100 changes
 back to back (events/s delivered to all). Scenario 2: 20 rooms x 20 viewers, every host
-turning pages at once. Target: p99 <= 50 ms for 200 viewers on loopback.
-Needs DATABASE_URL=postgres://... and REDIS_URL=redis://...
+turning pages at once. Scenario 3: 20 rooms x 1 viewer, all at once (commands of different
+rooms must not wait for each other). Targets (#13): 1x200 p99 <= 25 ms, 20x20 p99 <= 50 ms,
+20x1 p99 <= 10 ms.
+
+Every scenario also runs against the physical floor: a bare `websockets` server in its own
+process speaking the same frames (no database, no channel layer), on the same harness and
+cores, printed beside each figure. Needs DATABASE_URL=postgres://... and REDIS_URL=redis://...
 """
 
 import argparse
@@ -27,12 +32,24 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
+_connecting: dict = {}  # event loop -> semaphore
+
+
 async def open_socket(url, origin, cookie=None):
+    """Connect, at most 50 handshakes at once (daphne's listen backlog), retrying resets."""
     import websockets
 
+    gate = _connecting.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(50))
     headers = {"Cookie": cookie} if cookie else None
-    return await websockets.connect(url, origin=origin, additional_headers=headers,
-                                    max_queue=None, open_timeout=30)
+    for attempt in range(5):
+        try:
+            async with gate:
+                return await websockets.connect(url, origin=origin, additional_headers=headers,
+                                                max_queue=None, open_timeout=30)
+        except (OSError, websockets.InvalidMessage):
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
 
 
 async def join(ws, client_type, room_id, name=""):
@@ -66,7 +83,9 @@ class Viewers:
         try:
             async for raw in ws:
                 name, payload = json.loads(raw)
-                if name == "page_updated":
+                if name == "ping":  # answer like room.js, or the server drops us (4002)
+                    await ws.send(json.dumps(["pong", {"timestamp": payload["timestamp"]}]))
+                elif name == "page_updated":
                     arrivals = self.arrivals.setdefault(payload["version"], [])
                     arrivals.append(time.perf_counter())
                     if len(arrivals) == len(self.sockets) and payload["version"] in self.done:
@@ -108,8 +127,10 @@ class HostReader:
         import websockets
 
         try:
-            async for _ in self.ws:
-                pass
+            async for raw in self.ws:
+                name, payload = json.loads(raw)
+                if name == "ping":
+                    await self.ws.send(json.dumps(["pong", {"timestamp": payload["timestamp"]}]))
         except websockets.ConnectionClosed:
             pass
 
@@ -183,6 +204,80 @@ async def many_rooms(server, rooms, viewers, events):
     return latencies
 
 
+def floor_server(port: int) -> None:
+    """The floor: handshake/join/select_song/set_page with the same frames, in memory."""
+    import websockets
+
+    rooms: dict[int, set] = {}
+    versions: dict[int, int] = {}
+
+    async def handle(ws):
+        room_id = None
+        try:
+            async for raw in ws:
+                name, payload = json.loads(raw)
+                request_id = payload.get("request_id")
+                if name == "join_room":
+                    room_id = int(payload["room_id"])
+                    rooms.setdefault(room_id, set()).add(ws)
+                    result = {"room_id": room_id}
+                elif name in ("select_song", "set_page"):
+                    versions[room_id] = versions.get(room_id, 0) + 1
+                    event = "song_updated" if name == "select_song" else "page_updated"
+                    frame = json.dumps([event, {"current_page": payload.get("page", 1),
+                                                "version": versions[room_id]}])
+                    websockets.broadcast(rooms[room_id], frame)
+                    result = {"version": versions[room_id]}
+                else:
+                    result = None
+                if request_id is not None:
+                    await ws.send(json.dumps(["ack", {"request_id": request_id,
+                                                      "success": True, "result": result}]))
+        finally:
+            if room_id is not None:
+                rooms[room_id].discard(ws)
+
+    async def serve():
+        async with websockets.serve(handle, "127.0.0.1", port, max_queue=None):
+            await asyncio.Future()
+
+    asyncio.run(serve())
+
+
+class Floor:
+    def __init__(self):
+        import subprocess
+
+        from tests.helpers import free_port
+
+        self.port = free_port()
+        self.process = subprocess.Popen([sys.executable, __file__, "--floor-server",
+                                         str(self.port)])
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 20
+        import socket
+
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("floor server did not start")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def figures(ms) -> str:
+    return f"p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms"
+
+
 def server_cpu(server) -> float:
     """utime + stime of the daphne process, from /proc (Linux)."""
     fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -193,7 +288,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--events", type=int, default=100)
+    parser.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.floor_server:
+        return floor_server(args.floor_server)
     if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("bench/rooms_fanout.py needs DATABASE_URL=postgres://... and REDIS_URL=redis://...")
 
@@ -222,13 +320,18 @@ def main():
            "SONG_DATA_DIR": str(data_dir), "ROOMS_MESSAGES_PER_SECOND": "100000",
            "ROOMS_MESSAGE_BURST": "100000", "LOG_LEVEL": "WARNING"}
     server = Daphne(env, Path(tempfile.mkdtemp()) / "daphne.log").wait_ready()
+    floor = Floor()
     os.environ["BENCH_DAPHNE_PID"] = str(server.process.pid)
     urls = {"ws": f"ws://127.0.0.1:{server.port}/ws", "origin": server.url}
+    floor_urls = {"ws": f"ws://127.0.0.1:{floor.port}/", "origin": floor.url}
+    print(f"start: {load()}")
     try:
         room = host_room(0)
         cpu_before = server_cpu(server), time.process_time()
         latencies, rate = asyncio.run(one_room(urls, *room, args.viewers, args.events))
         cpu_after = server_cpu(server), time.process_time()
+        floor_latencies, floor_rate = asyncio.run(one_room(floor_urls, 100, "", args.viewers,
+                                                           args.events))
         print(f"CPU seconds: daphne {cpu_after[0] - cpu_before[0]:.1f}, "
               f"bench clients {cpu_after[1] - cpu_before[1]:.1f}")
         ms = [x * 1000 for x in latencies]
@@ -236,16 +339,20 @@ def main():
             print("slowest events (index, ms):", sorted(enumerate(ms), key=lambda t: -t[1])[:8])
             print("first 10:", [round(x) for x in ms[:10]])
         print(f"1 room x {args.viewers} viewers, {args.events} page changes: delivery to all "
-              f"p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms, "
-              f"max {max(ms):.1f} ms; back-to-back {rate:.0f} events/s "
-              f"({rate * args.viewers:.0f} messages/s)")
-        rooms = [host_room(n) for n in range(1, 21)]
-        latencies = asyncio.run(many_rooms(urls, rooms, 20, 50))
-        ms = [x * 1000 for x in latencies]
-        print(f"20 rooms x 20 viewers, 50 simultaneous page changes per room: p50 "
-              f"{percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms")
+              f"{figures(ms)}, max {max(ms):.1f} ms; back-to-back {rate:.0f} events/s "
+              f"| floor {figures([x * 1000 for x in floor_latencies])}, {floor_rate:.0f} "
+              f"events/s | {load()}")
+        for count, viewers in ((20, 20), (20, 1)):
+            rooms = [host_room(n) for n in range(1000 * viewers + 1, 1000 * viewers + count + 1)]
+            ms = [x * 1000 for x in asyncio.run(many_rooms(urls, rooms, viewers, 50))]
+            floor_rooms = [(200 + viewers * 100 + n, "") for n in range(count)]
+            floor_ms = [x * 1000 for x in asyncio.run(many_rooms(floor_urls, floor_rooms,
+                                                                 viewers, 50))]
+            print(f"{count} rooms x {viewers} viewers, 50 simultaneous page changes per room: "
+                  f"{figures(ms)} | floor {figures(floor_ms)} | {load()}")
     finally:
         server.stop()
+        floor.stop()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from celery import shared_task
 from songhub import runs
 
 from . import pipeline
-from .models import SyncRun
+from .models import Song, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -33,3 +33,20 @@ def rerender_songs(song_ids: list[int]) -> None:
     run = SyncRun.objects.create(status=SyncRun.Status.RUNNING, trigger=SyncRun.Trigger.ADMIN,
                                  options={"only_ids": song_ids, "regen_assets": True})
     pipeline.run_sync(pipeline.SyncOptions(only_ids=song_ids, regen_assets=True), run)
+
+
+@shared_task(acks_late=True, ignore_result=True, expires=300)
+def render_transposed_task(song_id: int, source_sha: str, semitones: int) -> None:
+    """Render a song in a personal key (queued by `transposed.request_render`)."""
+    from django.conf import settings
+
+    from .store import SongStore
+    from .transposed import finish_render, render_transposed
+
+    song = Song.objects.filter(pk=song_id).first()
+    try:
+        if song is not None and song.source_sha == source_sha:  # else: changed meanwhile
+            render_transposed(SongStore(settings.SONG_DATA_DIR), song, semitones)
+    finally:
+        if song is not None:
+            finish_render(song, semitones)

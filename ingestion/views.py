@@ -13,7 +13,7 @@ from . import search
 from .models import Song
 from .songlist import load_index
 from .store import SongStore
-from .transposed import page_etag, transposed_page
+from .transposed import page_etag, request_render, transposed_path
 
 ASSET_CACHE = {"public": True, "max_age": 300}
 
@@ -122,9 +122,40 @@ def song_page(request, song_id: int, page: int):
         raise Http404(f"Song {song_id} has {song.page_count} pages.")
     semitones = _semitones(request)
     if semitones % 12:
-        path = transposed_page(_store(), song, page, semitones)
-        return _file_response(path, "image/webp")
+        return _transposed_page(request, song, page, semitones)
     return _file_response(_store().image_path(song.id, page), "image/webp")
+
+
+def _may_transpose(request, song_id: int) -> bool:
+    """Logged-in users, or members of an open room that shows this song (#11.14)."""
+    if request.user.is_authenticated:
+        return True
+    from rooms import guests, services
+    from rooms.views import SESSION_KEY
+
+    memberships = request.session.get(SESSION_KEY, {}) if hasattr(request, "session") else {}
+    return services.member_shows_song(song_id, list(memberships.values()),
+                                      guests.read(request.COOKIES))
+
+
+def _transposed_page(request, song, page: int, semitones: int):
+    if not _may_transpose(request, song.id):
+        return json_error("forbidden", "Log in, or join a room showing this song, to see it "
+                          "in another key.", 403)
+    path = transposed_path(_store(), song, page, semitones)
+    if path.exists():
+        return _file_response(path, "image/webp")
+    state = request_render(song, semitones)
+    if state == "busy":
+        response = json_error("busy", "Too many keys are being rendered; try again shortly.",
+                              503)
+        response["Retry-After"] = "2"
+    else:
+        response = json_error("rendering", "This key is being rendered; try again shortly.",
+                              202)
+        response["Retry-After"] = "1"
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET

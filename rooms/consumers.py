@@ -17,7 +17,9 @@ import logging
 import random
 import time
 
-from channels.db import database_sync_to_async
+from concurrent.futures import ThreadPoolExecutor
+
+from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from django.conf import settings
@@ -65,6 +67,21 @@ COMMANDS = {
     "leave_room": lambda room, actor, p: {"room_closed": services.leave(actor)},
     "close_room": lambda room, actor, p: services.close_room(room, actor) or {"closed": True},
 }
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def room_db(fn):
+    """Run `fn` (database work) on the rooms' own thread pool (ROOMS_DB_THREADS threads, each
+    with its own connection) instead of Channels' one shared database thread, where every
+    command of every room in the process used to queue behind the others (#13). Commands of
+    one connection still run one at a time (the consumer awaits each); the room row lock
+    orders commands within a room."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(settings.ROOMS_DB_THREADS, thread_name_prefix="rooms-db")
+    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_pool)
 
 
 class ProtocolError(Exception):
@@ -128,7 +145,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                                                        self.channel_name)
             except Exception as exc:  # layer down: the subscription dies with the socket
                 logger.warning("room %s: group_discard failed: %r", self.room_id, exc)
-            await database_sync_to_async(services.disconnect)(self.channel_name)
+            await room_db(services.disconnect)(self.channel_name)
 
     # -- frames in ------------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None):
@@ -175,7 +192,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def dispatch_command(self, name: str, payload: dict):
         if name == "pong":
             if self.room_id is not None:
-                await database_sync_to_async(services.touch)(self.channel_name)
+                await room_db(services.touch)(self.channel_name)
             return None
         if name == "handshake":
             return self.handshake(payload)
@@ -194,7 +211,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if name in DISPLAY_COMMANDS and self.client_type != "display":
             raise ProtocolError("FORBIDDEN", f"{name} is a display command.",
                                 {"command": name, "client_type": self.client_type})
-        return await database_sync_to_async(self.run_command)(name, payload)
+        return await room_db(self.run_command)(name, payload)
 
     def run_command(self, name: str, payload: dict):
         return COMMANDS[name](self.room_id, self.refresh_participant(), payload)
@@ -213,7 +230,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.room_id is not None:
             raise ProtocolError("VALIDATION_ERROR", "Already in a room.")
         client = self.scope.get("client") or ("?",)
-        participant = await database_sync_to_async(services.join)(
+        participant = await room_db(services.join)(
             payload.get("room_id"), user=self.scope.get("user"), guest_name=payload.get("name"),
             role=self.client_type, password=payload.get("password"),
             guest_key=guests.read(self.scope.get("cookies")), client_key=str(client[0]))
@@ -226,7 +243,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         """(Re)subscribe, then send the full state. Subscribing first means events committed
         while the snapshot is read queue up behind it; `room_event` drops those it covers."""
         await self.subscribe()
-        snapshot = await database_sync_to_async(self.snapshot_and_connect)()
+        snapshot = await room_db(self.snapshot_and_connect)()
         self.seen_version, self.behind_since = snapshot["room_version"], None
         await self.send_frame("room_state", snapshot)
         if snapshot["song"]["song_id"] is not None:
@@ -250,7 +267,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def check_in_sync(self) -> None:
         """Resend the snapshot when events were lost: not subscribed, or the room's version
         stayed ahead of what this client was sent for a whole check interval."""
-        version = await database_sync_to_async(services.room_version)(self.room_id)
+        version = await room_db(services.room_version)(self.room_id)
         if version is None:
             return
         if not self.subscribed or (self.behind_since is not None

@@ -218,9 +218,8 @@ def set_guests_can_queue(room_id, actor: Participant, allowed) -> dict:
 
 def _queue_changed(room: Room, extra_fields=()) -> dict:
     room.queue_version += 1
-    room.save(update_fields=["queue_version", *extra_fields])
     state = queue_state(room)
-    emit(room, "queue_update", events.QueueUpdate(**state))
+    emit(room, "queue_update", events.QueueUpdate(**state), save=("queue_version", *extra_fields))
     return state
 
 

@@ -150,11 +150,13 @@ def snapshot(room: Room) -> dict:
     }
 
 
-def emit(room: Room, name: str, payload: dict) -> int:
+def emit(room: Room, name: str, payload: dict, save: tuple[str, ...] = ()) -> int:
     """Broadcast one event after commit, stamped with the room's next version. `room` must be
-    locked by the caller (`_locked`)."""
+    locked by the caller (`_locked`). Fields named in `save` go out in the same UPDATE (one
+    round trip for a page turn)."""
     room.version += 1
-    Room.objects.filter(pk=room.pk).update(version=room.version)
+    Room.objects.filter(pk=room.pk).update(version=room.version,
+                                           **{name: getattr(room, name) for name in save})
     events.broadcast(room.pk, room.version, name, payload)
     return room.version
 
@@ -326,9 +328,9 @@ def select_song(room_id, actor: Participant, song_id) -> dict:
         room = _locked(room_id)
         room.current_song, room.current_page = song, 1
         room.state_version += 1
-        room.save(update_fields=["current_song", "current_page", "state_version"])
         state = song_state(room)
-        emit(room, "song_updated", events.SongUpdated(**state))
+        emit(room, "song_updated", events.SongUpdated(**state),
+             save=("current_song", "current_page", "state_version"))
     return state
 
 
@@ -346,10 +348,10 @@ def set_page(room_id, actor: Participant, page) -> dict:
                           {"total_pages": song.page_count})
         room.current_page = page
         room.state_version += 1
-        room.save(update_fields=["current_page", "state_version"])
         state = song_state(room)
         state.pop("title"), state.pop("artist")
-        emit(room, "page_updated", events.PageUpdated(**state))
+        emit(room, "page_updated", events.PageUpdated(**state),
+             save=("current_page", "state_version"))
     logger.info("room %s: page %s of song %s by participant %s", room.pk, page, song.pk, actor.pk)
     return state
 

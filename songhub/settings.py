@@ -338,6 +338,10 @@ ROOMS_MESSAGES_PER_SECOND = env.float("ROOMS_MESSAGES_PER_SECOND", default=20.0)
 ROOMS_MESSAGE_BURST = env.int("ROOMS_MESSAGE_BURST", default=40)
 ROOMS_PRESENCE_COALESCE_SECONDS = env.float("ROOMS_PRESENCE_COALESCE_SECONDS", default=0.1)
 ROOMS_VERIFY_ATTEMPTS_PER_MINUTE = env.int("ROOMS_VERIFY_ATTEMPTS_PER_MINUTE", default=10)
+# threads (each with a database connection) running room commands in each web process (#13)
+ROOMS_DB_THREADS = env.int("ROOMS_DB_THREADS", default=4)
+# transposed page renders queued or running in the worker pool at once (#11.14)
+TRANSPOSE_RENDERS_IN_FLIGHT = env.int("TRANSPOSE_RENDERS_IN_FLIGHT", default=4)
 
 # --- Karaoke sources (docs/rooms.md) ---------------------------------------------------------
 KARAOKE_PROVIDERS = env.list("KARAOKE_PROVIDERS", default=[
@@ -430,6 +434,11 @@ if SONG_SYNC_INTERVAL_SECONDS > 0:
         "kwargs": {"options": {"source": SONG_SYNC_SOURCE}},
         "options": {"expires": SONG_SYNC_INTERVAL_SECONDS * 0.9},
     }
+CELERY_BEAT_SCHEDULE["rooms-reap-participants"] = {
+    "task": "rooms.tasks.reap_stale_participants",
+    "schedule": ROOMS_CLIENT_TIMEOUT_SECONDS,
+    "options": {"expires": ROOMS_CLIENT_TIMEOUT_SECONDS * 0.9},
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Chart library (issue #14; docs/charts.md) ----------------------------------------------

@@ -161,3 +161,21 @@ class RunAll:
         output = self.output()
         assert code == 0, output[-3000:]
         return output
+class CeleryWorker:
+    """A real `celery worker` process on `queue` (default: the default queue)."""
+
+    def __init__(self, env: dict, log_path, queue: str = "celery", name: str = "test"):
+        import os
+        import subprocess
+        import sys
+
+        self.log = open(log_path, "w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "songhub", "worker", "-Q", queue,
+             "--concurrency", "1", "-l", "INFO", "-n", f"{name}-{os.getpid()}@%h"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+        self.log.close()

@@ -9,7 +9,7 @@ from django.test import Client
 from ingestion import pipeline
 from ingestion.models import Song
 from rooms import services
-from tests.helpers import Daphne, subprocess_env
+from tests.helpers import CeleryWorker, Daphne, subprocess_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -34,9 +34,12 @@ def library(tmp_path):
 
 @pytest.fixture
 def server(tmp_path, settings, library):
-    daphne = Daphne(subprocess_env(settings.SONG_DATA_DIR), tmp_path / "daphne.log").wait_ready()
+    env = subprocess_env(settings.SONG_DATA_DIR)
+    worker = CeleryWorker(env, tmp_path / "worker.log", name="browser")  # renders other keys
+    daphne = Daphne(env, tmp_path / "daphne.log").wait_ready()
     yield daphne
     daphne.stop()
+    worker.stop()
 
 
 def test_follower_sees_the_hosts_page_turns_within_a_second(server, chromium, library,
@@ -84,7 +87,7 @@ def test_follower_sees_the_hosts_page_turns_within_a_second(server, chromium, li
         follower.wait_for_function(
             "document.getElementById('page-image').src.includes('transpose=2') && "
             "document.getElementById('page-image').complete && "
-            "document.getElementById('page-image').naturalWidth > 500", timeout=5000)
+            "document.getElementById('page-image').naturalWidth > 500", timeout=20000)
         assert follower.locator("#page-label").inner_text() == f"2 / {library.page_count}"
 
         host_page.fill("#song-picker", "Long")

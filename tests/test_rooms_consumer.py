@@ -2,6 +2,7 @@
 (origin validation, session auth): every command family and every error type."""
 
 import json
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -58,8 +59,12 @@ class Peer:
         for index, frame in enumerate(self.backlog):
             if frame[0] == name and where(frame[1]):
                 return self.backlog.pop(index)[1]
+        deadline = time.monotonic() + timeout  # overall: pings must not keep us waiting
         while True:
-            frame = json.loads(await self.ws.receive_from(timeout=timeout))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no {name} frame within {timeout} s")
+            frame = json.loads(await self.ws.receive_from(timeout=remaining))
             self.seen.append(frame)
             if frame[0] == name and where(frame[1]):
                 return frame[1]

@@ -91,3 +91,16 @@ def test_two_replicas_share_the_redis_channel_layer(servers, sockets, room, song
         assert viewer.expect("page_updated")["current_page"] == page  # in commit order
     services_room = services.get_open_room(room.id)
     assert services_room.current_page == 1
+
+
+def test_a_frame_over_one_mib_gets_the_error_frame_before_the_close(servers, sockets, room):
+    from websockets.exceptions import ConnectionClosed
+
+    (server,) = servers(1)
+    viewer = sockets(server).join("viewer", room.id, name="Ann")
+    viewer.send("pong", {"pad": "x" * (1024 * 1024 + 10)})
+    error = viewer.expect("error", timeout=10)
+    assert error["message"] == "Message too large." and error["details"]["closing"] is True
+    with pytest.raises(ConnectionClosed) as closed:
+        viewer.expect("never", timeout=10)
+    assert closed.value.rcvd.code == 1009

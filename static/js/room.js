@@ -1,5 +1,7 @@
 // A room: follow the host's song and page live over /ws; the host also picks songs and turns
-// pages (buttons or arrow keys). Reconnects with backoff and resyncs from the room_state frame.
+// pages (buttons or arrow keys) and runs the karaoke queue (drag to reorder, play next, remove,
+// skip). Guests add songs when the host allows it. Reconnects with backoff and resyncs from the
+// room_state frame; events not newer than the snapshot (room_version) are ignored.
 (function () {
   "use strict";
   var root = document.getElementById("room");
@@ -7,10 +9,13 @@
   var roomId = Number(root.dataset.roomId);
   var isHost = root.dataset.isHost === "1";
   var state = {song: null, page: 0, total: 0, etag: "", version: -1, transpose: 0};
+  var roomVersion = -1;  // newest room event applied (snapshot or event)
+  var me = null;  // my participant id
+  var guestsCanQueue = false;
   var socket = null;
   var attempts = 0;
   var joined = false;
-  var guestName = "";
+  var guestName = root.dataset.guestName || "";
   var password = "";
   var $ = function (id) { return document.getElementById(id); };
 
@@ -30,6 +35,7 @@
     var img = $("page-image");
     if (!state.song || !state.total) { img.hidden = true; return; }
     img.hidden = false;
+    img.dataset.retries = "0";
     img.src = pageUrl();
     img.alt = "Page " + state.page;
     img.dataset.page = String(state.page);
@@ -37,6 +43,15 @@
     $("prev").hidden = $("next").hidden = !isHost;
     if (state.page < state.total) { new Image().src = pageUrl().replace("/pages/" + state.page, "/pages/" + (state.page + 1)); }
   }
+
+  // a page in a personal key may still be rendering (202): try again shortly
+  $("page-image").addEventListener("error", function () {
+    var img = this, tries = Number(img.dataset.retries || 0);
+    if (tries < 20 && state.transpose) {
+      img.dataset.retries = String(tries + 1);
+      setTimeout(function () { img.src = pageUrl() + "&try=" + (tries + 1); }, 500);
+    }
+  });
 
   function applySong(payload) {
     if (typeof payload.version === "number" && payload.version < state.version) return;  // stale
@@ -51,31 +66,91 @@
     showPage();
   }
 
+  function button(label, title, onClick) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "link";
+    b.textContent = label;
+    b.title = title;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
   function renderQueue(queue) {
+    guestsCanQueue = !!queue.guests_can_queue;
+    $("guests-can-queue").checked = guestsCanQueue;
+    $("song-controls").hidden = !(isHost || guestsCanQueue);
     $("queue-mode").textContent = queue.mode === "fair" ? "(fair rotation)" : "(first come)";
     $("queue").innerHTML = "";
-    queue.items.forEach(function (item) {
+    queue.items.forEach(function (item, index) {
       var li = document.createElement("li");
-      li.textContent = item.entry.title + " · " + item.singer;
+      li.dataset.entry = item.id;
+      var label = document.createElement("span");
+      label.className = "title";
+      label.textContent = item.entry.title + " · " + item.singer;
+      li.appendChild(label);
+      if (isHost) {
+        li.draggable = true;
+        li.addEventListener("dragstart", function (e) { e.dataTransfer.setData("text/plain", item.id); });
+        li.addEventListener("dragover", function (e) { e.preventDefault(); li.classList.add("drop-target"); });
+        li.addEventListener("dragleave", function () { li.classList.remove("drop-target"); });
+        li.addEventListener("drop", function (e) {
+          e.preventDefault();
+          li.classList.remove("drop-target");
+          var moved = e.dataTransfer.getData("text/plain");
+          if (moved && moved !== item.id) send("move_song", {entry_id: moved, position: index});
+        });
+        if (index > 0) li.appendChild(button("▲ next", "Play this one next", function () { send("queue_next_song", {entry_id: item.id}); }));
+      }
+      if (isHost || (me !== null && item.queued_by === me)) {
+        li.appendChild(button("✕", "Remove from the queue", function () { send("remove_song", {entry_id: item.id}); }));
+      }
       $("queue").appendChild(li);
     });
   }
 
+  function participantItem(p) {
+    var li = document.createElement("li");
+    li.dataset.participant = p.participant_id;
+    li.textContent = p.name + (p.role === "host" ? " (host)" : p.role === "display" ? " (display)" : "");
+    if (isHost && (p.role === "controller" || p.role === "display")) {
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(button(p.can_control ? "revoke" : "allow", "Let them control the room or report playback", function () {
+        fetch("/rooms/" + roomId + "/participants/" + p.participant_id + "/control", {
+          method: "POST", headers: {"Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf},
+          body: JSON.stringify({allowed: !p.can_control})});
+      }));
+    }
+    return li;
+  }
+
   function renderParticipants(list) {
     $("participants").innerHTML = "";
-    list.forEach(function (p) {
-      var li = document.createElement("li");
-      li.dataset.participant = p.participant_id;
-      li.textContent = p.name + (p.role === "host" ? " (host)" : "");
-      $("participants").appendChild(li);
-    });
+    list.forEach(function (p) { $("participants").appendChild(participantItem(p)); });
+  }
+
+  function closed(message) {
+    $("room-status").textContent = message;
+    attempts = -1;  // do not reconnect
+    ["leave-room", "close-room", "song-controls", "queue-controls"].forEach(function (id) { $(id).hidden = true; });
+  }
+
+  // events older than what we hold are dropped (room_version); snapshots reset it
+  function fresh(payload) {
+    if (typeof payload.room_version !== "number") return true;
+    if (payload.room_version <= roomVersion) return false;
+    roomVersion = payload.room_version;
+    return true;
   }
 
   var handlers = {
     room_state: function (s) {
       joined = true;
+      roomVersion = s.room_version;
       $("join-form").hidden = true;
-      $("host-controls").hidden = !isHost;
+      $("queue-controls").hidden = !isHost;
+      $("leave-room").hidden = false;
+      $("close-room").hidden = !isHost;
       state.version = -1;
       if (s.song.song_id !== null) applySong(s.song);
       renderQueue(s.queue);
@@ -88,26 +163,24 @@
     client_count: function (n) { $("client-count").textContent = "(" + n + " online)"; },
     participant_joined: function (p) {
       if (!document.querySelector('[data-participant="' + p.participant_id + '"]')) {
-        var li = document.createElement("li");
-        li.dataset.participant = p.participant_id;
-        li.textContent = p.name + (p.role === "host" ? " (host)" : "");
-        $("participants").appendChild(li);
+        $("participants").appendChild(participantItem(p));
       }
     },
     participant_left: function (p) {
       var li = document.querySelector('[data-participant="' + p.participant_id + '"]');
       if (li) li.remove();
     },
-    room_closed: function () {
-      $("room-status").textContent = "The host closed this room.";
-      attempts = -1;  // do not reconnect
-    },
+    room_closed: function () { closed("The host closed this room."); },
     ping: function (p) { send("pong", {timestamp: p.timestamp}); },
+    ack: function (a) {
+      if (a.request_id === "join" && a.success) me = a.result.participant_id;
+      if (a.request_id === "leave" && a.success) { closed("You left the room."); window.location.href = "/rooms/"; }
+    },
     error: function (e) {
       if (!joined) { $("join-form").hidden = false; $("join-error").textContent = e.message; }
       else { $("room-status").textContent = e.message; }
     },
-    player_state: function () {}, leader_status: function () {}, ack: function () {}
+    player_state: function () {}, leader_status: function () {}
   };
 
   function connect() {
@@ -119,13 +192,15 @@
       $("conn").textContent = "●";
       $("conn").title = "connected";
       send("handshake", {client_type: isHost ? "controller" : "viewer"});
-      send("join_room", {room_id: roomId, name: guestName, password: password});
+      send("join_room", {room_id: roomId, name: guestName, password: password, request_id: "join"});
     };
     socket.onmessage = function (message) {
       var frame;
       try { frame = JSON.parse(message.data); } catch (e) { return; }
       var handler = handlers[frame[0]];
-      if (handler) handler(frame[1]);
+      if (!handler) return;
+      if (frame[1] && typeof frame[1] === "object" && frame[0] !== "room_state" && !fresh(frame[1])) return;
+      handler(frame[1]);
     };
     socket.onclose = function () {
       $("conn").textContent = "○";
@@ -156,6 +231,14 @@
   });
   $("prev").addEventListener("click", function () { turn(-1); });
   $("next").addEventListener("click", function () { turn(1); });
+  $("skip").addEventListener("click", function () { send("play_next", {}); });
+  $("guests-can-queue").addEventListener("change", function () {
+    send("set_guests_can_queue", {allowed: this.checked});
+  });
+  $("leave-room").addEventListener("click", function () { send("leave_room", {request_id: "leave"}); });
+  $("close-room").addEventListener("click", function () {
+    if (window.confirm("Close this room for everyone?")) send("close_room", {});
+  });
   document.addEventListener("keydown", function (event) {
     if (event.target.tagName === "INPUT") return;
     if (event.key === "ArrowRight" || event.key === "PageDown") turn(1);
@@ -173,25 +256,22 @@
           $("picker-results").innerHTML = "";
           (data.results || []).forEach(function (hit) {
             var li = document.createElement("li");
-            var button = document.createElement("button");
-            button.type = "button";
-            button.className = "link pick";
-            button.textContent = hit.title + (hit.artist ? " — " + hit.artist : "");
-            button.addEventListener("click", function () {
-              send("select_song", {song_id: hit.id});
-              $("picker-results").innerHTML = "";
-              $("song-picker").value = "";
-            });
-            var queue = document.createElement("button");
-            queue.type = "button";
-            queue.className = "link queue";
-            queue.textContent = "+ queue";
-            queue.title = "Add to the karaoke queue";
-            queue.addEventListener("click", function () {
+            if (isHost) {
+              var pick = button(hit.title + (hit.artist ? " — " + hit.artist : ""), "Show this song", function () {
+                send("select_song", {song_id: hit.id});
+                $("picker-results").innerHTML = "";
+                $("song-picker").value = "";
+              });
+              pick.classList.add("pick");
+              li.appendChild(pick);
+            } else {
+              li.appendChild(document.createTextNode(hit.title + (hit.artist ? " — " + hit.artist : "")));
+            }
+            li.appendChild(document.createTextNode(" "));
+            var queue = button("+ queue", "Add to the karaoke queue", function () {
               send("queue_song", {song_id: hit.id, title: hit.title, artist: hit.artist || ""});
             });
-            li.appendChild(button);
-            li.appendChild(document.createTextNode(" "));
+            queue.classList.add("queue");
             li.appendChild(queue);
             $("picker-results").appendChild(li);
           });
@@ -199,7 +279,8 @@
     }, 180);
   });
 
-  $("join-button").addEventListener("click", function () {
+  $("join-form").addEventListener("submit", function (event) {
+    event.preventDefault();
     guestName = $("guest-name").value.trim();
     password = $("room-password").value;
     $("join-error").textContent = "";
@@ -208,11 +289,11 @@
     connect();
   });
 
-  if (root.dataset.authenticated !== "1" || root.dataset.hasPassword === "1") {
+  var member = root.dataset.authenticated === "1" || guestName !== "";
+  if (!member || (root.dataset.hasPassword === "1" && !isHost && guestName === "")) {
     $("join-form").hidden = false;
     $("guest-name").hidden = root.dataset.authenticated === "1";
     $("room-password").hidden = root.dataset.hasPassword !== "1";
   }
-  if (root.dataset.authenticated === "1" && root.dataset.hasPassword !== "1") connect();
-  else if (isHost) connect();
+  if (isHost || (member && (root.dataset.hasPassword !== "1" || guestName !== ""))) connect();
 })();
