@@ -211,10 +211,8 @@ def test_redis_outage_keeps_health_truthful_and_recovers(stack):
     follower.close()
     assert worker.poll() is None, "the worker died with Redis"
     assert wait_for(lambda: Worker.objects.live().filter(healthy=True).exists(), 15)
-    if outage_mismatches:  # the rest held; this part is the rooms fix (issue #11.8)
-        pytest.xfail("committed page turns reported as failures while Redis was down "
-                     f"(needs #11.8, rooms): {outage_mismatches[:3]}, {len(outage_mismatches)} of "
-                    f"{len(turns.statuses) - 1}")
+    assert not outage_mismatches, ("committed page turns reported as failures while Redis "
+                                   f"was down: {outage_mismatches[:3]}")
 
 
 def test_postgresql_outage_keeps_health_truthful_and_loses_no_committed_turn(stack):

@@ -53,14 +53,30 @@ def _key(*parts: str) -> str:
     return "karaoke:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
+def _cache_get(key: str, default=None):
+    """The cache is an optimisation: with Redis down, a read is a miss, not an error."""
+    try:
+        return cache.get(key, default)
+    except Exception as exc:  # noqa: BLE001 - any backend failure
+        logger.warning("karaoke cache unavailable: %r", exc)
+        return default
+
+
+def _cache_set(key: str, value, ttl) -> None:
+    try:
+        cache.set(key, value, ttl)
+    except Exception as exc:  # noqa: BLE001 - any backend failure
+        logger.warning("karaoke cache unavailable: %r", exc)
+
+
 def _search_one(provider: KaraokeSourceProvider, query: str) -> list[KaraokeEntry]:
     key = _key("search", provider.provider_id, query.casefold())
-    cached = cache.get(key)
+    cached = _cache_get(key)
     if cached is not None:
         return [KaraokeEntry(**entry) for entry in cached]
     entries = provider.search(query)
     if provider.search_cache_ttl_seconds:
-        cache.set(key, [e.as_dict() for e in entries], provider.search_cache_ttl_seconds)
+        _cache_set(key, [e.as_dict() for e in entries], provider.search_cache_ttl_seconds)
     return entries
 
 
@@ -108,7 +124,7 @@ def get_video_url(source: str, entry_id: str) -> str | None:
     if provider is None:
         raise ProviderError(f"Unknown source {source!r}.")
     key = _key("url", source, entry_id)
-    cached = cache.get(key)
+    cached = _cache_get(key)
     if cached is not None:
         _count("hit")
         return cached
@@ -119,7 +135,7 @@ def get_video_url(source: str, entry_id: str) -> str | None:
     if isinstance(answer, str):
         answer = VideoURLResult(answer)
     if answer.cacheable and answer.cache_ttl_seconds > 0:
-        cache.set(key, answer.video_url, answer.cache_ttl_seconds)
+        _cache_set(key, answer.video_url, answer.cache_ttl_seconds)
     return answer.video_url
 
 
@@ -129,11 +145,13 @@ def _count(outcome: str) -> None:
     try:
         cache.incr(key)
     except ValueError:
-        cache.set(key, 1, None)
+        _cache_set(key, 1, None)
+    except Exception as exc:  # noqa: BLE001 - statistics never fail a request
+        logger.warning("karaoke cache unavailable: %r", exc)
 
 
 def url_cache_stats() -> dict:
-    hits = cache.get(URL_STATS_KEY.format("hit"), 0)
-    misses = cache.get(URL_STATS_KEY.format("miss"), 0)
+    hits = _cache_get(URL_STATS_KEY.format("hit"), 0)
+    misses = _cache_get(URL_STATS_KEY.format("miss"), 0)
     total = hits + misses
     return {"hits": hits, "misses": misses, "hit_rate": round(hits / total, 3) if total else None}
