@@ -1,9 +1,9 @@
 """The first hour of a new user (#12), in a real browser against the real `make run` processes:
 fresh data folder -> the make-run steps -> log in with the boxed password -> import a folder with
 `retrieve_songs` -> open a room on one of the imported songs -> restart (`make run` again) ->
-the imported songs are still there with the same IDs, the demo too, and the room keeps its song.
-
-The analytics-from-an-export step (#12.7) is added once that work is merged."""
+the imported songs are still there with the same IDs, the demo too, and the room keeps its song;
+then analytics from a Spotify data export with no Spotify app configured (#12.7): upload,
+analyze, import, and the dashboard shows the top artists."""
 
 import re
 import subprocess
@@ -81,6 +81,25 @@ def test_a_new_users_first_hour_loses_nothing(tmp_path, chromium):
             timeout=10_000)
         runall.wait_for("Songhub is up")
         assert "Password:" not in runall.output()  # shown once, on the first start only
+
+        from listening.demo import write_sample_export
+
+        export = write_sample_export(tmp_path / "my_spotify_data.zip", plays=300)
+        page.goto(f"{runall.url}/analytics/")
+        page.click("#start-from-export")  # no Spotify app is configured on this machine
+        page.wait_for_selector("#import-only")
+        page.set_input_files("#import-file", str(export))
+        page.click("#import-analyze")
+        page.wait_for_function("!document.getElementById('import-run').disabled", timeout=60_000)
+        page.click("#import-run")
+        page.wait_for_function(
+            "document.getElementById('import-message').textContent.startsWith('Imported')",
+            timeout=90_000)
+        top = page.evaluate("fetch('/analytics/top/?days=365').then(r => r.json())")
+        assert len(top["artists"]) >= 3 and top["artists"][0]["plays"] > 0
+        page.goto(f"{runall.url}/analytics/")
+        page.wait_for_selector("#chart-artists")
+        assert page.locator("p.empty[data-for=chart-artists]").is_hidden()
     finally:
         runall.stop()
         context.close()
