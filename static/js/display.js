@@ -262,7 +262,7 @@
       if (!current || current.media !== media || current.retried) { status("This file cannot be played; skipping."); ended(); return; }
       current.retried = true;  // the URL may have expired: ask the provider again, once
       var e = current.entry;
-      fetch("/get_video_url", {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
+      fetch("/get_video_url", {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf},
                                body: JSON.stringify({source: e.source, id: e.id})})
         .then(function (r) { return r.ok ? r.json() : {}; })
         .then(function (body) { if (body.video_url && current && current.entry === e) { media.src = body.video_url; media.load(); follow(); } else ended(); });
