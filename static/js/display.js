@@ -1,6 +1,6 @@
 // The karaoke display (rooms/display.html): joins the room over /ws as the `display` client,
 // plays the player's entry (audio/video files, YouTube through the IFrame Player API, or a
-// library song's pages turning over its duration), follows play/pause/volume from the host,
+// library song's pages turning over its duration), follows play/pause/seek/volume from the host,
 // reports what it really plays (`update_player_state`, finite numbers only) and, when a song
 // ends, sends the seed's `queue_update` so the server moves the next entry into the player.
 (function () {
@@ -192,9 +192,22 @@
     if (admitted) send("queue_update", {ended_entry_id: current.entry.id || null});
   }
 
+  function seek(seconds) {
+    if (!current) return;
+    if (current.media) current.media.currentTime = seconds;
+    else if (current.clock) { current.clock.elapsed = seconds; if (current.clock.since) current.clock.since = Date.now(); }
+    else if (current.yt && current.yt.seekTo) current.yt.seekTo(seconds, true);
+  }
+
   function applyPlayer(state) {
     if (typeof state.version === "number" && state.version < player.version) return;
+    // a seek: a controller changed current_time (our own reports match where we are; other
+    // changes, like pause, leave it as it was)
+    var moved = current && state.entry && current.entry.id === state.entry.id &&
+      typeof state.current_time === "number" && state.current_time !== player.current_time &&
+      Math.abs(state.current_time - position()) > 2;
     player = state;
+    if (moved) seek(state.current_time);
     var id = state.entry ? state.entry.id : null;
     if (!current || (current.entry.id || null) !== id || (!state.entry && current)) {
       if (state.entry || current) load(state.entry);
@@ -210,7 +223,9 @@
   }
 
   var handlers = {
-    room_state: function (s) { applyQueue(s.queue); applyPlayer(s.player_state); },
+    room_state: function (s) {  // (re)joined: try again, the host may have admitted us since
+      admitted = true; applyQueue(s.queue); applyPlayer(s.player_state);
+    },
     queue_update: applyQueue,
     player_state: applyPlayer,
     play_song: function () { player.play_state = "playing"; follow(); },
