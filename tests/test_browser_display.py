@@ -101,3 +101,68 @@ def test_display_plays_follows_the_host_and_advances_the_queue(server, chromium,
     finally:
         host_context.close()
         tv_context.close()
+
+
+def test_display_plays_chart_audio_and_advances_at_its_end(tmp_path, settings, webdav, chromium,
+                                                          library, django_user_model):
+    """A chart with audio, streamed from the chart storage (WebDAV) with Range, plays in the
+    display's <audio>; its `ended` advances the queue."""
+    import numpy as np
+
+    from charts.models import Chart
+    from rooms import karaoke
+    from tests import synth_audio
+
+    folder = webdav.files / "Songs" / "Beep"
+    folder.mkdir(parents=True)
+    synth_audio.write(folder / "song.wav", np.zeros(44100 * 2, dtype=np.float32), 44100)
+    chart = Chart.objects.create(remote_path="Songs/Beep", title="Beep", artist="Synth",
+                                 search_text="beep synth", has_audio=True,
+                                 audio_files=["song.wav"], files=["song.wav"])
+    host = django_user_model.objects.create_user("kj2", password="pw-kj-12345")
+    tv_user = django_user_model.objects.create_user("tv", password="pw-tv-12345")
+    room = services.create_room(host, "Chart night")
+    host_p = services.active_participant(room, user=host)
+    karaoke.queue_song(room.pk, host_p, {"id": f"chart:{chart.pk}", "source": "library",
+                                         "title": "Beep", "duration": 2})
+    karaoke.queue_song(room.pk, host_p, {"id": f"song:{library['Evening Carol'].pk}",
+                                         "source": "library",
+                                         "song_id": library["Evening Carol"].pk})
+    token = services.display_token(room.pk, host_p)
+    env = subprocess_env(settings.SONG_DATA_DIR, YOUTUBE_IFRAME_API_URL="",
+                         NEXTCLOUD_URL=settings.NEXTCLOUD_URL,
+                         NEXTCLOUD_USERNAME=settings.NEXTCLOUD_USERNAME,
+                         NEXTCLOUD_PASSWORD=settings.NEXTCLOUD_PASSWORD,
+                         NEXTCLOUD_REMOTE_PATH=settings.NEXTCLOUD_REMOTE_PATH)
+    server = Daphne(env, tmp_path / "daphne.log").wait_ready()
+    client = Client()
+    client.force_login(tv_user)  # chart files need a logged-in display
+    context = chromium.new_context()
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                          "url": server.url}])
+    tv = context.new_page()
+    errors = []
+    tv.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        tv.goto(f"{server.url}/rooms/{room.pk}/display?token={token}")
+        display = tv.locator("#display")
+        deadline = time.monotonic() + 10
+        while display.get_attribute("data-kind") != "audio":
+            assert time.monotonic() < deadline, errors
+            time.sleep(0.05)
+        tv.click("body")  # a user gesture, as a real TV remote gives: autoplay policy
+        deadline, states = time.monotonic() + 15, set()
+        while display.get_attribute("data-entry") != f"song:{library['Evening Carol'].pk}":
+            assert time.monotonic() < deadline, (display.get_attribute("data-state"), errors)
+            if display.get_attribute("data-entry") == f"chart:{chart.pk}":
+                states.add(display.get_attribute("data-state"))
+            time.sleep(0.05)
+        assert "playing" in states  # the <audio> really played (an error skips, never plays)
+        assert "skipping" not in tv.locator("#display-status").inner_text()
+        assert tv.locator("#display-audio").get_attribute("src") is None  # unloaded
+        log = (tmp_path / "daphne.log").read_text()
+        assert f'"GET /api/charts/{chart.pk}/files/song.wav" 20' in log  # 200 or 206 (Range)
+        assert errors == []
+    finally:
+        context.close()
+        server.stop()
