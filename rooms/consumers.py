@@ -35,7 +35,7 @@ CLIENT_TYPES = ("controller", "display", "viewer")
 CONTROLLER_COMMANDS = {"select_song", "set_page", "queue_next_song", "move_song", "clear_queue",
                        "play_next", "play_song", "pause_song", "set_volume", "player_state",
                        "set_queue_mode", "set_guests_can_queue"}
-DISPLAY_COMMANDS = {"update_player_state", "video_loaded"}
+DISPLAY_COMMANDS = {"update_player_state", "video_loaded", "queue_update"}
 # the service decides (guests may queue when the host allows; only the host closes)
 ANY_MEMBER_COMMANDS = {"set_key", "leave_room", "queue_song", "remove_song", "close_room"}
 COMMANDS = {
@@ -62,6 +62,7 @@ COMMANDS = {
     "update_player_state": lambda room, actor, p: karaoke.report_player_state(room, actor, p,
                                                                               False),
     "video_loaded": lambda room, actor, p: karaoke.report_player_state(room, actor, p, False),
+    "queue_update": lambda room, actor, p: karaoke.song_ended(room, actor, p),  # song ended
     "set_key": lambda room, actor, p: services.participant_json(services.set_personal_key(
         actor, p.get("transpose", 0), p.get("capo", 0))),
     "leave_room": lambda room, actor, p: {"room_closed": services.leave(actor)},
@@ -233,7 +234,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         participant = await room_db(services.join)(
             payload.get("room_id"), user=self.scope.get("user"), guest_name=payload.get("name"),
             role=self.client_type, password=payload.get("password"),
-            guest_key=guests.read(self.scope.get("cookies")), client_key=str(client[0]))
+            guest_key=guests.read(self.scope.get("cookies")), client_key=str(client[0]),
+            display_token=payload.get("display_token") or "")
         self.participant = participant
         self.room_id = participant.room_id
         await self.send_snapshot()

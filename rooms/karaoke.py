@@ -14,6 +14,8 @@ Every number that reaches the database or a frame is finite and within its range
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,6 +26,7 @@ from .models import Participant, PlayerState, QueueItem, Room, new_entry_id
 from .services import (Forbidden, Invalid, NotFound, StaleVersion, _locked, _song_id,
                        can_control, emit, number, require_control, text)
 
+logger = logging.getLogger(__name__)
 Role = Participant.Role
 PLAY_STATES = set(PlayerState.PlayState.values)
 MAX_SECONDS = 24 * 3600  # longer than any song or video we queue
@@ -232,12 +235,62 @@ def play_next(room_id, actor: Participant) -> dict:
         queue = ordered_queue(room)
         if not queue:
             raise Invalid("The queue is empty.")
-        item = queue[0]
-        entry = entry_json(item)
-        item.delete()
-        _queue_changed(room)
-        return _update_player(room, entry=entry, play_state="loading", current_time=0.0,
-                              duration=float(item.duration or 0))
+        return _start_head(room, queue)
+
+
+def song_ended(room_id, actor: Participant, payload) -> dict:
+    """The display's `queue_update` at the end of a song: the head of the queue moves into the
+    player (or the player finishes when the queue is empty). `ended_entry_id` names the entry
+    that ended (null: the player is empty, start the head); when the player already moved on
+    (a second display, a resend) nothing changes, so the queue advances once per song however
+    many displays report it."""
+    if not (actor.role == Role.HOST or (actor.role == Role.DISPLAY and actor.can_control)):
+        raise Forbidden("Only the host or a display the host admitted advances the queue.")
+    if not isinstance(payload, dict):
+        raise Invalid("queue_update must be an object.")
+    ended = payload.get("ended_entry_id")
+    if ended is not None and not isinstance(ended, str):
+        raise Invalid("ended_entry_id must be text.")
+    with transaction.atomic():
+        room = _locked(room_id)
+        player = PlayerState.objects.select_for_update().get(room=room)
+        current = (player.entry or {}).get("id")
+        if "ended_entry_id" in payload and ended != current:
+            return queue_state(room)
+        queue = ordered_queue(room)
+        if queue:
+            _start_head(room, queue)
+        elif player.entry is not None or player.play_state != "finished":
+            _update_player(room, entry=None, play_state="finished", current_time=0.0,
+                           duration=0.0)
+        return queue_state(room)
+
+
+def _start_head(room: Room, queue: list[QueueItem]) -> dict:
+    """Move the head of the queue into the player, its video URL resolved now (lazily: the
+    provider is asked when the entry is about to play, so expiring URLs are fresh)."""
+    item = queue[0]
+    entry = entry_json(item)
+    entry["video_url"] = resolve_video_url(entry)
+    item.delete()
+    _queue_changed(room)
+    return _update_player(room, entry=entry, play_state="loading", current_time=0.0,
+                          duration=float(item.duration or 0))
+
+
+def resolve_video_url(entry: dict) -> str | None:
+    """The entry's playable URL from its provider (cached for the provider's TTL, so an
+    expired URL is resolved again); the queued URL when the source is no provider or the
+    provider cannot answer."""
+    from . import sources
+
+    if not entry.get("id") or entry.get("source") not in sources.providers():
+        return entry.get("video_url")
+    try:
+        return sources.get_video_url(entry["source"], entry["id"]) or entry.get("video_url")
+    except sources.ProviderError as exc:
+        logger.warning("karaoke: no video URL for %s/%s: %s", entry["source"], entry["id"], exc)
+        return entry.get("video_url")
 
 
 def control_player(room_id, actor: Participant, **changes) -> dict:
@@ -246,7 +299,17 @@ def control_player(room_id, actor: Participant, **changes) -> dict:
     if "volume" in changes:
         changes["volume"] = number(changes["volume"], "volume", 0, 1)
     with transaction.atomic():
-        return _update_player(_locked(room_id), **changes)
+        room = _locked(room_id)
+        state = _update_player(room, **changes)
+        # the seed's commands to displays, after the player_state they follow from
+        if changes.get("play_state") == "playing":
+            emit(room, "play_song", {})
+        elif changes.get("play_state") == "paused":
+            emit(room, "pause_song", {})
+        if "volume" in changes:
+            # an object, not the seed's bare number: every event carries `room_version`
+            emit(room, "set_volume", {"volume": changes["volume"]})
+        return state
 
 
 def report_player_state(room_id, actor: Participant, state, controller: bool) -> dict:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -199,12 +200,56 @@ def create_room(host, name, password="", queue_mode="fair") -> Room:
 
 
 def join(room_id, user=None, guest_name="", role=Role.VIEWER, password="",
-         guest_key: str = "", client_key: str = "") -> Participant:
+         guest_key: str = "", client_key: str = "", display_token: str = "") -> Participant:
     """Join (or rejoin) a room. A guest browser that was in this room before (same
     `guest_key`, from its signed cookie) gets its old participant back: it appears once and
-    needs neither its name nor the password again."""
+    needs neither its name nor the password again.
+
+    A display joins unadmitted (it sees the room but may not report player state or advance
+    the queue) until the host allows it, unless it holds this room's display token: the
+    token stands for the host's approval and for the password."""
     if role not in (Role.CONTROLLER, Role.DISPLAY, Role.VIEWER):
         raise Invalid("role must be controller, display or viewer.")
+    if display_token:
+        if role != Role.DISPLAY or not display_token_ok(room_id, display_token):
+            raise Forbidden("This display token is not valid for this room.")
+        participant = _join(room_id, user, guest_name or "Display", role, password,
+                            guest_key, client_key, _admitted=True)
+        if not participant.can_control and participant.role == Role.DISPLAY:
+            Participant.objects.filter(pk=participant.pk).update(can_control=True)
+            participant.can_control = True
+        return participant
+    return _join(room_id, user, guest_name, role, password, guest_key, client_key)
+
+
+DISPLAY_TOKEN_SALT = "rooms.display-token"
+
+
+def display_token(room_id, actor: Participant) -> str:
+    """A signed, room-bound token the host hands to a TV or projector (as a link): it joins
+    as an admitted display without the password or a click on "allow". Valid while the room
+    is open and for ROOMS_DISPLAY_TOKEN_MAX_AGE_SECONDS."""
+    if actor.role != Role.HOST:
+        raise Forbidden("Only the host creates display tokens.")
+    return signing.dumps({"room": int(room_id)}, salt=DISPLAY_TOKEN_SALT, compress=True)
+
+
+def display_token_ok(room_id, token) -> bool:
+    if not isinstance(token, str) or len(token) > 200:
+        return False
+    try:
+        data = signing.loads(token, salt=DISPLAY_TOKEN_SALT,
+                             max_age=settings.ROOMS_DISPLAY_TOKEN_MAX_AGE_SECONDS)
+    except signing.BadSignature:
+        return False
+    try:
+        return isinstance(data, dict) and data.get("room") == int(room_id)
+    except (TypeError, ValueError):
+        return False
+
+
+def _join(room_id, user=None, guest_name="", role=Role.VIEWER, password="",
+          guest_key: str = "", client_key: str = "", _admitted: bool = False) -> Participant:
     authenticated = user is not None and user.is_authenticated
     if not authenticated:
         guest_name = text(guest_name, "name", 60)
@@ -216,20 +261,22 @@ def join(room_id, user=None, guest_name="", role=Role.VIEWER, password="",
                 return existing
             if user.pk == room.host_id:
                 role = Role.HOST
-            elif not password_ok(room, password, client_key):
+            elif not _admitted and not password_ok(room, password, client_key):
                 raise Forbidden("Wrong room password.")
             participant = Participant.objects.create(room=room, user=user, role=role,
-                                                     can_control=role == Role.HOST)
+                                                     can_control=role == Role.HOST
+                                                     or _admitted)
         else:
             participant = (room.participants.filter(guest_key=guest_key, user=None)
                            .order_by("-joined_at").first() if guest_key else None)
             if participant is None:
-                if not password_ok(room, password, client_key):
+                if not _admitted and not password_ok(room, password, client_key):
                     raise Forbidden("Wrong room password.")
                 if not guest_name:
                     raise Invalid("Guests need a display name.")
                 participant = Participant.objects.create(room=room, guest_name=guest_name,
-                                                         role=role, guest_key=guest_key)
+                                                         role=role, guest_key=guest_key,
+                                                         can_control=_admitted)
             else:
                 was_active = participant.left_at is None
                 participant.left_at, participant.last_seen = None, timezone.now()

@@ -13,6 +13,8 @@ urlpatterns = [
     path("rooms/<int:room_id>/page", views.set_page, name="room-page"),
     path("rooms/<int:room_id>/participants/<int:participant_id>/control", views.allow_control,
          name="room-allow-control"),
+    path("rooms/<int:room_id>/display", views.display, name="room-display"),
+    path("rooms/<int:room_id>/display-token", views.display_token, name="room-display-token"),
     # karaoke sources: the seed's paths, and the same under /api/karaoke/
     path("search", karaoke_views.search, name="karaoke-search-seed"),
     path("get_video_url", karaoke_views.get_video_url, name="karaoke-video-url-seed"),

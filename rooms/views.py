@@ -3,16 +3,26 @@ clients (songhub.auth). Every mutation goes through rooms.services, which persis
 broadcasts after commit."""
 
 from functools import wraps
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from songhub.http import json_error
 
 from . import events, guests, services
 from .models import Room
+
+
+def _origin(url: str) -> str:
+    """`https://host[:port]` of a URL, for the display page's CSP ('' for an empty URL)."""
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
 
 SESSION_KEY = "room_participants"  # guests: {room_id: participant_id} in their session
 
@@ -188,3 +198,32 @@ def allow_control(request, room_id: int, participant_id: int):
     target = services.allow_control(room.pk, actor_for(request, room), participant_id,
                                     request.data.get("allowed", True) is True)
     return json_response(services.participant_json(target))
+
+
+@require_GET
+@json_api
+def display(request, room_id: int):
+    """The full-screen karaoke display (static/js/display.js). `?token=` is the host's display
+    token: the page joins as an admitted display; without one the host must allow it."""
+    room = services.get_open_room(room_id)
+    response = render(request, "rooms/display.html", {
+        "room": room, "token": request.GET.get("token", "")[:200],
+        "youtube_api": settings.YOUTUBE_IFRAME_API_URL,
+        "seconds_per_page": settings.ROOMS_DISPLAY_SECONDS_PER_PAGE})
+    guests.remember(request, response, guests.key_for(request))
+    # django-csp's per-response update (what @csp_update sets), read from settings per request
+    response._csp_update = {"script-src": [o for o in [_origin(settings.YOUTUBE_IFRAME_API_URL)]
+                                           if o],
+                            "frame-src": [o for o in [_origin(settings.YOUTUBE_EMBED_URL)] if o],
+                            "media-src": ["'self'"]}
+    return response
+
+
+@require_POST
+@json_api
+def display_token(request, room_id: int):
+    """The host asks for a display link to open on the TV or projector."""
+    room = services.get_open_room(room_id)
+    token = services.display_token(room.pk, actor_for(request, room))
+    url = reverse("room-display", args=[room.pk])  # relative: the host's browser knows where
+    return json_response({"token": token, "url": f"{url}?token={token}"}, status=201)

@@ -14,16 +14,29 @@ assert_safe_to_start()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from graph.routing import websocket_urlpatterns as graph_websockets  # noqa: E402
 from rooms.routing import websocket_urlpatterns  # noqa: E402
 
+
+
+def websocket_origins() -> list[str]:
+    """Channels' AllowedHostsOriginValidator list, plus CORS_ALLOWED_ORIGINS: a display page
+    served from another origin may open the room WebSocket exactly when it may call the API."""
+    hosts = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not hosts:
+        hosts = ["localhost", "127.0.0.1", "[::1]"]
+    return hosts + list(settings.CORS_ALLOWED_ORIGINS)
+
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + graph_websockets))
+        "websocket": OriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + graph_websockets)),
+            websocket_origins(),
         ),
     }
 )

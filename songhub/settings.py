@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "charts",
     "graph",
     "works",
+    "corsheaders",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +128,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware (django-cors-headers)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -342,6 +344,20 @@ ROOMS_VERIFY_ATTEMPTS_PER_MINUTE = env.int("ROOMS_VERIFY_ATTEMPTS_PER_MINUTE", d
 ROOMS_DB_THREADS = env.int("ROOMS_DB_THREADS", default=4)
 # transposed page renders queued or running in the worker pool at once (#11.14)
 TRANSPOSE_RENDERS_IN_FLIGHT = env.int("TRANSPOSE_RENDERS_IN_FLIGHT", default=4)
+ROOMS_DISPLAY_TOKEN_MAX_AGE_SECONDS = env.int("ROOMS_DISPLAY_TOKEN_MAX_AGE_SECONDS",
+                                              default=7 * 24 * 3600)
+# A song sheet queued without a duration turns a page this often on the display.
+ROOMS_DISPLAY_SECONDS_PER_PAGE = env.float("ROOMS_DISPLAY_SECONDS_PER_PAGE", default=30.0)
+# The display page loads YouTube's IFrame Player API from here (empty: YouTube entries are
+# skipped, e.g. offline); the CSP allows this script's and the embeds' origins.
+YOUTUBE_IFRAME_API_URL = env.str("YOUTUBE_IFRAME_API_URL",
+                                 default="https://www.youtube.com/iframe_api")
+
+# --- Cross-origin (django-cors-headers): e.g. a display page served from another host --------
+# Empty by default: same-origin only. The WebSocket origin check (songhub/asgi.py) accepts
+# these origins too, besides ALLOWED_HOSTS.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = bool(CORS_ALLOWED_ORIGINS)
 
 # --- Karaoke sources (docs/rooms.md) ---------------------------------------------------------
 KARAOKE_PROVIDERS = env.list("KARAOKE_PROVIDERS", default=[

@@ -245,6 +245,21 @@
     if (event.key === "ArrowLeft" || event.key === "PageUp") turn(-1);
   });
 
+  // the karaoke player, shown on the room's display (/rooms/<id>/display)
+  $("play-button").addEventListener("click", function () { send("play_song", {}); });
+  $("pause-button").addEventListener("click", function () { send("pause_song", {}); });
+  $("volume").addEventListener("change", function () { send("set_volume", {volume: Number(this.value)}); });
+  $("display-link-button").addEventListener("click", function () {
+    fetch("/rooms/" + roomId + "/display-token", {method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf}, body: "{}"})
+      .then(function (r) { return r.json(); })
+      .then(function (body) {
+        if (!body.url) return;
+        $("display-link").href = body.url;
+        $("display-link").hidden = false;
+      });
+  });
+
   var timer = null;
   $("song-picker").addEventListener("input", function () {
     var q = this.value.trim();
@@ -269,7 +284,8 @@
             }
             li.appendChild(document.createTextNode(" "));
             var queue = button("+ queue", "Add to the karaoke queue", function () {
-              send("queue_song", {song_id: hit.id, title: hit.title, artist: hit.artist || ""});
+              send("queue_song", {id: "song:" + hit.id, source: "library", song_id: hit.id,
+                                  title: hit.title, artist: hit.artist || ""});
             });
             queue.classList.add("queue");
             li.appendChild(queue);
