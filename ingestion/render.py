@@ -267,6 +267,13 @@ def _draw_pages(doc: pymupdf.Document, pages, song: ParsedSong) -> None:
             writer.write_text(page, color=color)
 
 
+def draw_song(doc: pymupdf.Document, song: ParsedSong, semitones: int = 0) -> int:
+    """Append `song` in a key to an open document (setlist books); returns its page count."""
+    pages = layout(song, semitones)
+    _draw_pages(doc, pages, song)
+    return len(pages)
+
+
 def render_pdf(song: ParsedSong, semitones: int = 0) -> bytes:
     """The built-in chord-sheet renderer."""
     doc = pymupdf.open()

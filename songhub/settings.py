@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "charts",
     "graph",
     "works",
+    "setlists",
 ]
 
 MIDDLEWARE = [

@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("charts.urls")),
     path("", include("graph.urls")),
     path("", include("works.urls")),
+    path("", include("setlists.urls")),
 ]
