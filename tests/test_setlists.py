@@ -151,3 +151,31 @@ def test_usage_csv_counts_setlists_and_rooms(signed_in, songs, room):
     assert signed_in.get("/setlists/usage", {"from": "2026-11-01"}).status_code == 200
     assert signed_in.get(f"/setlists/{made['id']}").status_code == 200
     assert signed_in.get("/setlists/").status_code == 200
+
+
+def test_what_next_ranks_graph_followers_that_have_chord_sheets(signed_in):
+    from graph import etl
+    from graph.parsers import parse
+    from works.linker import link_works
+
+    strobe = Song.objects.create(id=7, title="Strobe", artist="deadmau5", key="Am",
+                                 filename="s.cho", source_sha="x", page_count=1)
+    opus = Song.objects.create(id=8, title="Opus", artist="Eric Prydz", key="C",
+                               filename="o.cho", source_sha="y", page_count=1)
+    texts = ["deadmau5 - Strobe\nEric Prydz - Opus\n"] * 2 + ["deadmau5 - Strobe\nAvicii - Levels\n"] * 3
+    for n, text in enumerate(texts):
+        etl.import_setlist(parse(text, "text"), source="file", payload=text + str(n),
+                           fmt="text", meta={"dj": f"DJ {n}"})
+    link_works()
+
+    body = signed_in.get("/api/setlists/suggest", {"song": strobe.id}).json()
+    # Levels followed more often, but the library has no chord sheet for it.
+    assert [s["song_id"] for s in body["suggestions"]] == [opus.id]
+    assert body["suggestions"][0]["reason"] == "followed it in 2 setlists"
+    assert body["suggestions"][0]["key_hint"] == "relative major/minor"
+    up = signed_in.get("/api/setlists/suggest", {"song": strobe.id, "transpose": 3}).json()
+    assert up["suggestions"][0]["key_hint"] == ""  # Am up 3 is Cm: C major is no neighbour
+    from setlists.suggestions import key_hint
+    assert key_hint("Em", "E minor") == "same key" and key_hint("8A", "9A") == "Camelot-compatible"
+    assert signed_in.get("/api/setlists/suggest", {"song": "x"}).status_code == 400
+    assert signed_in.get("/api/setlists/suggest", {"song": 424242}).json()["suggestions"] == []
