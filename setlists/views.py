@@ -135,9 +135,9 @@ def usage_csv(request):
 def room_setlist(request, room_id):
     """GET: the run and what is next. POST {"setlist_id"} starts it, {"step": 1|-1} moves."""
     room = rooms.get_open_room(room_id)
+    actor = rooms.active_participant(room, user=request.user)  # members only
     if request.method == "GET":
         return JsonResponse({"run": run.room_state(room.pk)})
-    actor = rooms.active_participant(room, user=request.user)
     body = _body(request)
     if "setlist_id" in body:
         return JsonResponse({"run": run.start(room.pk, actor,
