@@ -173,6 +173,8 @@
           $("picker-results").innerHTML = "";
           (data.results || []).forEach(function (hit) {
             var li = document.createElement("li");
+            li.draggable = true;  // drop on the setlist panel (room_setlist.js) to add it
+            li.dataset.songId = hit.id;
             var button = document.createElement("button");
             button.type = "button";
             button.className = "link pick";

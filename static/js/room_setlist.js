@@ -64,6 +64,23 @@
       send("POST", box.dataset.api, {step: -1}).then(function (d) { show(d.run); });
     });
   }
+  if (isHost) {
+    // Drag a song from the picker onto this panel: it joins the chosen setlist at the end.
+    var dragged = null;
+    document.getElementById("picker-results").addEventListener("dragstart", function (e) {
+      var li = e.target.closest && e.target.closest("li");
+      dragged = li ? li.dataset.songId : null;
+    });
+    box.addEventListener("dragover", function (e) { if (dragged) { e.preventDefault(); } });
+    box.addEventListener("drop", function (e) {
+      e.preventDefault();
+      var chosen = document.getElementById("setlist-choice").value;
+      if (!dragged || !chosen) { return; }
+      send("POST", box.dataset.setlists + "/" + chosen + "/items", {song_id: Number(dragged)})
+        .then(refresh);
+      dragged = null;
+    });
+  }
   refresh();
   window.setInterval(refresh, 5000);
 }());

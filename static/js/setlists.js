@@ -79,6 +79,33 @@
       .then(reload).catch(function (e) { status.textContent = e.message; });
   });
 
+  // The song picker: search the library, "Add" appends to the setlist.
+  var search = document.getElementById("song-search");
+  var timer = null;
+  search.addEventListener("input", function () {
+    var q = search.value.trim();
+    var results = document.getElementById("song-results");
+    window.clearTimeout(timer);
+    timer = window.setTimeout(function () {
+      results.textContent = "";
+      if (!q) { return; }
+      send("GET", "/api/songs/search?limit=8&q=" + encodeURIComponent(q)).then(function (data) {
+        (data.results || []).forEach(function (hit) {
+          var li = document.createElement("li");
+          var button = document.createElement("button");
+          button.type = "button";
+          button.className = "link add";
+          button.textContent = "+ " + hit.title + (hit.artist ? " — " + hit.artist : "");
+          button.addEventListener("click", function () {
+            send("POST", list.dataset.api + "/items", {song_id: hit.id}).then(reload);
+          });
+          li.appendChild(button);
+          results.appendChild(li);
+        });
+      });
+    }, 180);
+  });
+
   // "What next" after the last song with a chord sheet.
   var last = Array.prototype.filter.call(list.children, function (li) { return li.dataset.song; }).pop();
   var box = document.getElementById("suggestions");
