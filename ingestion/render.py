@@ -298,6 +298,11 @@ def _pdf_bytes(doc: pymupdf.Document, song: ParsedSong) -> bytes:
     doc.set_metadata({"title": song.title, "author": song.artist, "creator": "songhub"})
     doc.subset_fonts()
     return doc.tobytes(garbage=3, deflate=True)
+def draw_song(doc: pymupdf.Document, song: ParsedSong, semitones: int = 0) -> int:
+    """Append `song` in a key to an open document (setlist books); returns its page count."""
+    pages = layout(song, semitones)
+    _draw_pages(doc, pages, song)
+    return len(pages)
 
 
 def render_pdf(song: ParsedSong, semitones: int = 0) -> bytes:

@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "graph",
     "works",
     "corsheaders",
+    "setlists",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("charts.urls")),
     path("", include("graph.urls")),
     path("", include("works.urls")),
+    path("", include("setlists.urls")),
 ]
 
 handler500 = "songhub.views.server_error"  # a database outage answers 503, not 500

@@ -271,6 +271,8 @@
           $("picker-results").innerHTML = "";
           (data.results || []).forEach(function (hit) {
             var li = document.createElement("li");
+            li.draggable = true;  // drop on the setlist panel (room_setlist.js) to add it
+            li.dataset.songId = hit.id;
             if (isHost) {
               var pick = button(hit.title + (hit.artist ? " — " + hit.artist : ""), "Show this song", function () {
                 send("select_song", {song_id: hit.id});
