@@ -8,7 +8,7 @@ from ingestion import pipeline
 from ingestion.models import Song
 from rooms import services
 from setlists.models import Setlist
-from tests.helpers import Daphne, subprocess_env
+from tests.helpers import CeleryWorker, Daphne, subprocess_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -28,9 +28,12 @@ def library(tmp_path):
 
 @pytest.fixture
 def server(tmp_path, settings, library):
-    daphne = Daphne(subprocess_env(settings.SONG_DATA_DIR), tmp_path / "daphne.log").wait_ready()
+    env = subprocess_env(settings.SONG_DATA_DIR)
+    worker = CeleryWorker(env, tmp_path / "worker.log", name="setlists")  # renders other keys
+    daphne = Daphne(env, tmp_path / "daphne.log").wait_ready()
     yield daphne
     daphne.stop()
+    worker.stop()
 
 
 def test_build_a_setlist_run_a_room_follower_sees_next_song_in_their_key(

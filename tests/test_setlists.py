@@ -122,7 +122,13 @@ def test_room_runs_a_setlist_and_it_lands_in_the_graph(signed_in, songs, host, g
     assert client.get(url).json()["run"]["next"][0]["song_id"] == songs[2].id
     assert rooms.get_open_room(room.pk).current_song_id == songs[1].id
     page = client.get(f"/songs/{songs[1].id}/pages/1", {"transpose": 4})
-    assert page.status_code == 200  # the follower's own key renders
+    assert page.status_code == 202  # the follower's own key is rendering in the worker pool
+    from ingestion.tasks import render_transposed_task
+
+    song = Song.objects.get(pk=songs[1].id)
+    render_transposed_task.run(song.pk, song.source_sha, 4)  # what the worker does
+    page = client.get(f"/songs/{songs[1].id}/pages/1", {"transpose": 4})
+    assert page.status_code == 200  # and then it is served
     assert post(client, url, {"step": 1}).status_code == 403  # followers cannot steer
 
     assert not GraphSetlist.objects.filter(source="rooms").exists()
