@@ -1,17 +1,18 @@
-"""Recording room plays without the rooms app knowing about the graph: a Room saved with a new
-`current_song` (rooms.services.select_song) becomes a RoomPlay row."""
+"""Recording room plays without the rooms app knowing about the graph: rooms announces each
+song a room starts showing (songhub.signals.room_song_selected, in its transaction); it becomes a
+RoomPlay row, and room plays become `rooms` setlists (graph.sources.sequences)."""
 
-from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from rooms.models import Room
+from ingestion.models import Song
+from songhub.signals import room_song_selected
 
 from .models import RoomPlay
 
 
-@receiver(post_save, sender=Room, dispatch_uid="graph-room-play")
-def record_room_play(sender, instance: Room, update_fields=None, **kwargs):
-    if update_fields and "current_song" in update_fields and instance.current_song_id:
-        song = instance.current_song
-        RoomPlay.objects.create(room_id=instance.pk, title=song.title[:500],
+@receiver(room_song_selected, dispatch_uid="graph-room-play")
+def record_room_play(sender, room_id: int, song_id: int, **kwargs):
+    song = Song.objects.filter(pk=song_id).only("title", "artist").first()
+    if song is not None:
+        RoomPlay.objects.create(room_id=room_id, title=song.title[:500],
                                 artist=(song.artist or "")[:500])

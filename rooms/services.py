@@ -23,6 +23,8 @@ from django.utils import timezone
 from ingestion.models import Song
 from ingestion.transposed import page_etag
 
+from songhub.signals import room_song_selected
+
 from . import events
 from .models import Connection, Participant, PlayerState, Room
 
@@ -378,6 +380,8 @@ def select_song(room_id, actor: Participant, song_id) -> dict:
         state = song_state(room)
         emit(room, "song_updated", events.SongUpdated(**state),
              save=("current_song", "current_page", "state_version"))
+        # in the same transaction: what listens (the graph's room plays) commits with it
+        room_song_selected.send(sender="rooms", room_id=room.pk, song_id=song.pk)
     return state
 
 

@@ -38,5 +38,5 @@ def test_health_leaves_no_subscription_or_client_behind_after_50_calls(settings,
     finally:
         server.stop()
         client.close()
-    assert after[0] == before[0], f"pub/sub channels grew from {before[0]} to {after[0]}"
+    assert after[0] <= before[0], f"pub/sub channels grew from {before[0]} to {after[0]}"
     assert after[1] <= before[1] + 2, f"Redis clients grew from {before[1]} to {after[1]}"
