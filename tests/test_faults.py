@@ -8,8 +8,8 @@ loopback Spotify, a live room with a WebSocket follower.
 * kill -9 of web, worker (mid-render) and beat in turn: each comes back, and nothing stays
   "running" after the stale timeout.
 
-Outages are OUTAGE = 10 s instead of the issue's 30 s to keep the module near two minutes; the
-behaviour does not depend on the length once every client has seen the failure.
+Outages last OUTAGE = 30 s each, as the issue asks: longer than every client timeout, the
+worker's heartbeat and the stale timeout, so each part meets the failure for real.
 """
 
 import json
@@ -38,7 +38,7 @@ from workers.models import Worker
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow,
               pytest.mark.django_db(transaction=True)]
 
-OUTAGE = 10.0
+OUTAGE = 30.0
 STALE = 3  # RUN_STALE_SECONDS / WORKER_STALE_SECONDS in the child processes
 
 
