@@ -74,6 +74,9 @@ def main():
     url, client_id, client_secret = parent.recv()
 
     _django.setup("polling")
+    from songhub.celery import use_direct_connections
+
+    use_direct_connections()  # the database setup of a real worker process
     from datetime import timedelta
 
     from django.conf import settings

@@ -47,14 +47,18 @@ def refuse_insecure_start(**kwargs):
 @worker_init.connect
 @beat_init.connect
 def use_direct_connections(**kwargs):
-    """Worker and beat connect directly, one connection per thread, closed after each task and
-    each poll (CONN_MAX_AGE=0): prefork children must not inherit a pool's sockets and
-    threads, and Celery would close a child's pool after every task anyway. Their connections
-    are bounded by concurrency + POLL_THREADS + 1 (heartbeat); see docs/deployment.md."""
+    """Worker and beat connect directly, one connection per thread, kept for
+    WORKER_CONN_MAX_AGE seconds: prefork children must not inherit a pool's sockets and
+    threads, Celery would close a child's pool after every task anyway, and the poll threads
+    are long-lived (a new connection per poll capped a worker at ~140 polls/s: bench/polling.py).
+    Their connections are bounded by concurrency + POLL_THREADS + 2; see docs/deployment.md."""
     from django.conf import settings
 
     # Connection wrappers share this dict, so the change holds for connections made later.
-    settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+    database = settings.DATABASES["default"]
+    database.get("OPTIONS", {}).pop("pool", None)
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        database["CONN_MAX_AGE"] = settings.WORKER_CONN_MAX_AGE
 
 
 @worker_process_shutdown.connect

@@ -182,6 +182,8 @@ if DB_POOL_MIN_SIZE < 0 or DB_POOL_MAX_SIZE < 0 or (
 if DB_POOL_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured("DB_POOL_TIMEOUT_SECONDS must be positive")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Celery worker and beat: no pool; each thread keeps its connection this long (songhub.celery).
+WORKER_CONN_MAX_AGE = env.int("WORKER_CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE:
     if DATABASES["default"]["CONN_MAX_AGE"]:
