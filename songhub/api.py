@@ -1,0 +1,123 @@
+"""The one NinjaAPI behind every JSON endpoint: its routers (one per app), authentication, the
+error shape, and the OpenAPI 3.1 schema at `/api/openapi.json` with Swagger UI at `/api/docs`.
+
+Why ninja: the schema is derived from the typed request/response declarations the operations
+already need, so the documentation cannot drift from the code. Operations stay thin; the logic
+lives in each app's service modules. Errors keep songhub's one shape (`songhub.http.json_error`):
+ninja's validation errors answer 400 (not its default 422), authentication failures 401."""
+
+from django.conf import settings
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import APIKeyCookie, APIKeyHeader
+
+from .http import json_error
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    details: dict | None = None
+
+
+class Error(Schema):
+    """`{"error": {"code", "message", "details"?}}`: every error songhub's API answers."""
+
+    error: ErrorDetail
+
+
+class SessionAuth(APIKeyCookie):
+    """A logged-in browser session. Unsafe methods need the CSRF token (`X-CSRFToken`), as with
+    any Django form: ninja's cookie auth runs Django's CSRF check."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request, key):
+        return request.user if request.user.is_authenticated else None
+
+
+class TokenAuth(APIKeyHeader):
+    """`Authorization: Token <key>`. songhub.auth.TokenAuthenticationMiddleware has already
+    resolved the key (and answered 401 to a bad one); this only declares it for the schema."""
+
+    param_name = "Authorization"
+
+    def authenticate(self, request, key):
+        if key and key.startswith("Token ") and request.user.is_authenticated:
+            return request.user
+        return None
+
+
+LOGGED_IN = [TokenAuth(), SessionAuth()]
+
+api = NinjaAPI(
+    title="songhub API",
+    version="1",
+    description="songhub's JSON API. Authenticate with a session cookie (plus `X-CSRFToken` "
+                "for unsafe methods) or an `Authorization: Token <key>` header. Errors are "
+                '`{"error": {"code", "message"}}`.',
+    docs_url=None,  # our own views below: vendored assets, no inline script (CSP)
+    openapi_url=None,
+)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    first = exc.errors[0] if exc.errors else {}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    message = f"{where}: {first.get('msg', 'invalid input')}" if where else "Invalid input."
+    return json_error("bad_request", message, 400,
+                      {"errors": [{"loc": [str(p) for p in e.get("loc", ())],
+                                   "msg": str(e.get("msg", ""))} for e in exc.errors]})
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return json_error("unauthenticated",
+                      "Log in, or send an 'Authorization: Token <key>' header.", 401)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    code = "csrf_failed" if exc.status_code == 403 and "CSRF" in str(exc) else "error"
+    return json_error(code, str(exc), exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return json_error("not_found", str(exc) or "Not found.", 404)
+
+
+def _register_routers() -> None:
+    """Each app's router, under the URL prefix its paths had before the API was one object."""
+    from ingestion.api import router as ingestion
+    from works.api import router as works
+
+    api.add_router("", ingestion)
+    api.add_router("", works)
+
+
+_register_routers()
+
+
+@require_GET
+def openapi_json(request):
+    """The OpenAPI 3.1 document, paths relative to the site root."""
+    return JsonResponse(api.get_openapi_schema(path_prefix=""))
+
+
+@require_GET
+def docs(request):
+    """Swagger UI from static/vendor/swagger-ui, started by static/js/api_docs.js."""
+    return render(request, "api/docs.html")
+
+
+def urls() -> list:
+    """The operations' URL patterns (unnamespaced: their names are the views' old names)."""
+    from django.urls import path
+
+    return [path("api/openapi.json", openapi_json, name="api-openapi"),
+            path("api/docs", docs, name="api-docs"), *api.urls[0]]
