@@ -2,9 +2,10 @@
 search, and the gzip song index. The HTTP details (ETag, gzip) stay in ingestion.views."""
 
 from django.urls import reverse
-from ninja import Path, Router, Schema, Status
+from ninja import Path, Router, Schema
 
 from songhub.api import Error
+from songhub.http import json_error
 
 from . import search, views
 from .models import Song
@@ -77,7 +78,7 @@ def song_search(request, q: str | None = None, mode: str | None = None,
     try:
         page = search.search(q, mode, limit, offset)
     except search.SearchError as exc:
-        return Status(400, {"error": {"code": exc.code, "message": str(exc)}})
+        return json_error(exc.code, str(exc), 400)
     results = []
     for hit in page.hits:
         item = hit.as_dict()
@@ -93,6 +94,5 @@ def song_search(request, q: str | None = None, mode: str | None = None,
 def song_api(request, song_id: int = ID):
     song = Song.objects.filter(pk=song_id).first()
     if song is None:
-        return Status(404, {"error": {"code": "not_found",
-                                      "message": f"No song with id {song_id}."}})
+        return json_error("not_found", f"No song with id {song_id}.", 404)
     return views.song_json(song)

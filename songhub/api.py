@@ -103,10 +103,36 @@ def _register_routers() -> None:
 _register_routers()
 
 
+ERROR_RESPONSE = {"content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def openapi_schema() -> dict:
+    """ninja's document, plus the answers every operation shares so each need not repeat
+    them: 400 where there is input to validate, 401 where a login or token is required,
+    403 (CSRF) for unsafe methods with a session."""
+    doc = api.get_openapi_schema(path_prefix="")
+    assert "Error" in doc["components"]["schemas"]  # referenced by the operations' own errors
+    for item in doc["paths"].values():
+        for method, operation in item.items():
+            # ninja's keys are ints: as strings, or JSON would carry "400" twice
+            responses = operation["responses"] = {str(code): answer for code, answer
+                                                  in operation["responses"].items()}
+            if operation.get("parameters") or operation.get("requestBody"):
+                responses.setdefault("400", {"description": "Invalid input", **ERROR_RESPONSE})
+            if operation.get("security"):
+                responses.setdefault("401", {"description": "Not logged in / bad token",
+                                             **ERROR_RESPONSE})
+                if method not in ("get", "head", "options"):
+                    responses.setdefault("403", {"description": "CSRF check failed",
+                                                 **ERROR_RESPONSE})
+    return doc
+
+
 @require_GET
 def openapi_json(request):
     """The OpenAPI 3.1 document, paths relative to the site root."""
-    return JsonResponse(api.get_openapi_schema(path_prefix=""))
+    return JsonResponse(openapi_schema())
 
 
 @require_GET
@@ -115,9 +141,17 @@ def docs(request):
     return render(request, "api/docs.html")
 
 
+def not_found(request):
+    """Any other path under /api/ (a typo, an id that is not a number): JSON, not the HTML
+    page, so API clients always get songhub's error shape."""
+    return json_error("not_found", f"No API endpoint at {request.path}.", 404)
+
+
 def urls() -> list:
-    """The operations' URL patterns (unnamespaced: their names are the views' old names)."""
-    from django.urls import path
+    """The operations' URL patterns (unnamespaced: their names are the views' old names),
+    then the JSON 404 for the rest of /api/ (last in the URLconf)."""
+    from django.urls import path, re_path
 
     return [path("api/openapi.json", openapi_json, name="api-openapi"),
-            path("api/docs", docs, name="api-docs"), *api.urls[0]]
+            path("api/docs", docs, name="api-docs"), *api.urls[0],
+            re_path(r"^api/", not_found, name="api-not-found")]
