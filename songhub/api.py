@@ -53,6 +53,13 @@ class TokenAuth(APIKeyHeader):
 
 LOGGED_IN = [TokenAuth(), SessionAuth()]
 
+
+def staff_refusal(request):
+    """None for staff; else the 403 answer (authentication itself is the router's `auth`)."""
+    if request.user.is_staff:
+        return None
+    return json_error("forbidden", "Only staff may do this.", 403)
+
 api = NinjaAPI(
     title="songhub API",
     version="1",
@@ -69,14 +76,14 @@ def _validation_error(request, exc: ValidationError):
     first = exc.errors[0] if exc.errors else {}
     where = ".".join(str(part) for part in first.get("loc", ()))
     message = f"{where}: {first.get('msg', 'invalid input')}" if where else "Invalid input."
-    return json_error("bad_request", message, 400,
+    return json_error("bad_parameter", message, 400,
                       {"errors": [{"loc": [str(p) for p in e.get("loc", ())],
                                    "msg": str(e.get("msg", ""))} for e in exc.errors]})
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
-    return json_error("unauthenticated",
+    return json_error("login_required",
                       "Log in, or send an 'Authorization: Token <key>' header.", 401)
 
 
@@ -93,11 +100,13 @@ def _not_found(request, exc):
 
 def _register_routers() -> None:
     """Each app's router, under the URL prefix its paths had before the API was one object."""
+    from graph.api import router as graph
     from ingestion.api import router as ingestion
     from works.api import router as works
 
     api.add_router("", ingestion)
     api.add_router("", works)
+    api.add_router("", graph)
 
 
 _register_routers()

@@ -65,7 +65,7 @@ def test_errors_keep_the_one_shape(client, django_user_model):
     """Unauthenticated: 401 in songhub's error shape (not a login redirect, not ninja's
     `detail`); a bad token is refused by the middleware with the same shape."""
     body = client.get("/api/works/1").json()
-    assert body["error"]["code"] == "unauthenticated"
+    assert body["error"]["code"] == "login_required"
     response = client.get("/api/works/1", HTTP_AUTHORIZATION="Token nope")
     assert response.status_code == 401 and response.json()["error"]["code"] == "bad_token"
     user = django_user_model.objects.create_user("reader", password="pw-reader-1")
