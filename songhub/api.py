@@ -102,11 +102,13 @@ def _register_routers() -> None:
     """Each app's router, under the URL prefix its paths had before the API was one object."""
     from graph.api import router as graph
     from ingestion.api import router as ingestion
+    from listening.api import router as listening
     from works.api import router as works
 
     api.add_router("", ingestion)
     api.add_router("", works)
     api.add_router("", graph)
+    api.add_router("", listening)
 
 
 _register_routers()
