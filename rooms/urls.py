@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import karaoke_views, views
+from . import views
 
 urlpatterns = [
     path("rooms/", views.rooms, name="rooms"),
@@ -13,9 +13,5 @@ urlpatterns = [
     path("rooms/<int:room_id>/page", views.set_page, name="room-page"),
     path("rooms/<int:room_id>/participants/<int:participant_id>/control", views.allow_control,
          name="room-allow-control"),
-    # karaoke sources: the seed's paths, and the same under /api/karaoke/
-    path("search", karaoke_views.search, name="karaoke-search-seed"),
-    path("get_video_url", karaoke_views.get_video_url, name="karaoke-video-url-seed"),
-    path("api/karaoke/search", karaoke_views.search, name="karaoke-search"),
-    path("api/karaoke/get_video_url", karaoke_views.get_video_url, name="karaoke-video-url"),
+    # karaoke sources (/search, /get_video_url, /api/karaoke/…): rooms/api.py, via songhub.api
 ]

@@ -103,12 +103,14 @@ def _register_routers() -> None:
     from graph.api import router as graph
     from ingestion.api import router as ingestion
     from listening.api import router as listening
+    from rooms.api import router as karaoke
     from works.api import router as works
 
     api.add_router("", ingestion)
     api.add_router("", works)
     api.add_router("", graph)
     api.add_router("", listening)
+    api.add_router("", karaoke)
 
 
 _register_routers()

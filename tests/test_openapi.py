@@ -56,7 +56,8 @@ def test_the_schema_is_openapi_31_and_describes_every_operation(client):
     assert operations() == documented
     assert {("GET", "/api/songs/search"), ("GET", "/api/songs/{song_id}"),
             ("GET", "/songs/list"), ("GET", "/api/works/{work_id}")} <= documented
-    assert set(schema["components"]["securitySchemes"]) == {"TokenAuth", "SessionAuth"}
+    assert set(schema["components"]["securitySchemes"]) == {"TokenAuth", "SessionAuth",
+                                                            "RoomMemberAuth"}
     search = schema["paths"]["/api/songs/search"]["get"]
     assert set(search["responses"]) == {"200", "400"}
 
@@ -173,3 +174,21 @@ def test_bad_path_ids_and_bad_multipart_answer_json_400(client, django_user_mode
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_upload"
     response = client.get("/api/no/such/endpoint")
     assert response.status_code == 404 and response["Content-Type"] == "application/json"
+
+
+def test_schema_names_are_unique_across_routers():
+    """The schema's components are keyed by class name: two routers' `SearchOut` would
+    silently share one (schemathesis found the karaoke search validated as the song search)."""
+    from ninja import Schema
+
+    seen: dict[str, str] = {}
+
+    def walk(cls):
+        for sub in cls.__subclasses__():
+            if sub.__module__.endswith(".api") and sub.__module__ != "ninja.api":
+                assert seen.setdefault(sub.__name__, sub.__module__) == sub.__module__, \
+                    f"{sub.__name__} in {seen[sub.__name__]} and {sub.__module__}"
+            walk(sub)
+
+    walk(Schema)
+    assert {"SongOut", "Node", "ServiceStatus", "KaraokeEntry"} <= set(seen)
