@@ -89,8 +89,14 @@ def _unauthenticated(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
-    code = "csrf_failed" if exc.status_code == 403 and "CSRF" in str(exc) else "error"
-    return json_error(code, str(exc), exc.status_code)
+    message = str(exc)
+    if exc.status_code == 403 and "CSRF" in message:
+        code = "csrf_failed"
+    elif exc.status_code == 400 and "parse request body" in message:
+        code = "bad_json"  # ninja could not parse the body as JSON
+    else:
+        code = "error"
+    return json_error(code, message, exc.status_code)
 
 
 @api.exception_handler(Http404)

@@ -172,6 +172,8 @@ def test_bad_path_ids_and_bad_multipart_answer_json_400(client, django_user_mode
     response = client.generic("POST", "/analytics/analyzeHistoricalImport/", b"x",
                               content_type="multipart/form-data")
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_upload"
+    response = client.post("/get_video_url", "not json", content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_json"
     response = client.get("/api/no/such/endpoint")
     assert response.status_code == 404 and response["Content-Type"] == "application/json"
 
