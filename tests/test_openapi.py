@@ -118,7 +118,8 @@ def run_schemathesis(base_url: str, headers: dict[str, str], report: Path,
                "--report", "ndjson", "--report-ndjson-path", str(report)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          cwd=report.parent)  # its .schemathesis/ cache stays in tmp
     return {"rc": done.returncode, "out": done.stdout + done.stderr}
 
 
