@@ -1,174 +1,272 @@
-"""The graph's JSON API (`/api/graph...`): parse, call graph.queries / services, shape.
+"""The graph's JSON operations (`/api/graph...`, ninja router mounted by songhub.api): parse,
+call graph.queries / services, shape.
 
 Reads are public like the song library; enrichment and target searches are staff-only
-(session or `Authorization: Token`). Errors are `{"error": {"code", "message"}}`.
+(session with CSRF, or `Authorization: Token`). Errors are `{"error": {"code", "message"}}`.
 """
 
 from __future__ import annotations
 
-import json
-from functools import wraps
-
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.http import HttpResponse
+from ninja import Path, Query, Router, Schema, Status
 
+from songhub.api import LOGGED_IN, Error, staff_refusal
 from songhub.http import json_error
 
 from . import enrich, queries, targets
 from .models import Setlist, TargetTrackSearch
 
-
-class BadParameter(ValueError):
-    pass
-
-
-def _int(request, name, default, low, high):
-    raw = request.GET.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadParameter(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise BadParameter(f"{name} must be between {low} and {high}, got {value}")
-    return value
+router = Router(tags=["graph"])
+ID = Path(..., ge=0, le=2**62)
+BIG = 2**62
 
 
-def graph_api(view):
-    """PostgreSQL check and the one error shape for every graph endpoint."""
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if connection.vendor != "postgresql":
-            return json_error("unavailable", "The transition graph needs PostgreSQL.", 503)
-        try:
-            return view(request, *args, **kwargs)
-        except BadParameter as exc:
-            return json_error("bad_parameter", str(exc), 400)
-    return wrapper
+class Artist(Schema):
+    name: str
+    role: str
 
 
-def staff_only(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return json_error("not_authenticated", "Sign in or send an API token.", 401)
-        if not request.user.is_staff:
-            return json_error("forbidden", "Only staff may do this.", 403)
-        return view(request, *args, **kwargs)
-    return wrapper
+class Node(Schema):
+    id: int
+    title: str
+    artists: list[Artist]
+    camelot: str | None
+    bpm: float | None
+    spotify_id: str | None
+    degree: int | None
 
 
-def _body(request) -> dict:
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise BadParameter("the body must be JSON") from None
-    if not isinstance(data, dict):
-        raise BadParameter("the body must be a JSON object")
-    return data
+class GraphOut(Schema):
+    nodes: list[Node]
+    edges: list[dict]  # {from, to, occurrences, setlists, djs}
 
 
-@require_GET
-@graph_api
-def graph(request):
-    seed = _int(request, "seed", None, 1, 2**62)
-    params = queries.GraphParams(seed=seed, depth=_int(request, "depth", 1, 1, 3),
-                                 min_count=_int(request, "min_count", 1, 1, 1_000_000),
-                                 limit=_int(request, "limit", 200, 1, 5000))
+class NextItem(Schema):
+    track: Node
+    occurrences: int
+    setlists: int
+    djs: int
+    camelot_compatible: bool
+
+
+class NextOut(Schema):
+    track: Node
+    next: list[NextItem]
+
+
+class Items(Schema):
+    items: list[Node]
+
+
+class SetlistSummary(Schema):
+    id: int
+    source: str
+    title: str
+    dj: str
+    event: str
+    venue: str
+    url: str
+    date: str | None
+    entries: int
+
+
+class SetlistPage(Schema):
+    total: int
+    items: list[SetlistSummary]
+
+
+class SetlistEntry(Schema):
+    position: int
+    timestamp: str | int | None
+    raw_line: str
+    artists: list[str]
+    title: str
+    label: str
+    catalog: str
+    identified: bool
+    track_id: int | None
+
+
+class SetlistDetail(SetlistSummary):
+    entries: list[SetlistEntry]
+
+
+class EnrichIn(Schema):
+    track_id: int
+    artist_name: str
+    track_title: str
+    existing_spotify_id: str | None = None
+    existing_isrc: str | None = None
+
+
+class TargetIn(Schema):
+    target_artist: str | None = None
+    target_title: str | None = None
+    search_query: str | None = None
+    scraper_name: str | None = None
+    status: str | None = None
+
+
+class TargetOut(Schema):
+    id: int
+    target_artist: str
+    target_title: str
+    search_query: str
+    scraper_name: str
+    status: str
+    last_run_at: str | None
+    setlists_found: int
+    setlists_imported: int
+    last_error: str
+
+
+class TargetList(Schema):
+    items: list[TargetOut]
+
+
+UNAVAILABLE = {503: Error}
+STAFF = {401: Error, 403: Error, 503: Error}
+
+
+def _unavailable():
+    """The transition graph lives in PostgreSQL views; elsewhere every operation says so."""
+    if connection.vendor != "postgresql":
+        return json_error("unavailable", "The transition graph needs PostgreSQL.", 503)
+    return None
+
+
+def _refusal(request):
+    return _unavailable() or staff_refusal(request)
+
+
+@router.get("api/graph", response={200: GraphOut, 404: Error, **UNAVAILABLE}, url_name="api-graph",
+            summary="A seed's neighbourhood, or the strongest edges")
+def graph(request, seed: int | None = Query(None, ge=1, le=BIG),
+          depth: int = Query(1, ge=1, le=3), min_count: int = Query(1, ge=1, le=1_000_000),
+          limit: int = Query(200, ge=1, le=5000)):
+    if refused := _unavailable():
+        return refused
     if seed is not None and not queries.nodes([seed]):
         return json_error("not_found", f"No graph track {seed}.", 404)
-    return JsonResponse(queries.graph(params))
+    return queries.graph(queries.GraphParams(seed=seed, depth=depth, min_count=min_count,
+                                             limit=limit))
 
 
-@require_GET
-@graph_api
-def next_tracks(request, track_id: int):
-    result = queries.next_tracks(track_id, _int(request, "limit", 20, 1, 200))
+@router.get("api/graph/tracks/search", response={200: Items, 400: Error, **UNAVAILABLE},
+            url_name="api-graph-search", summary="Tracks whose artist and title hold every word")
+def search(request, q: str = "", limit: int = Query(20, ge=1, le=100)):
+    if refused := _unavailable():
+        return refused
+    if not q.strip():
+        return json_error("bad_parameter", "q is required", 400)
+    return {"items": queries.search(q.strip(), limit)}
+
+
+@router.get("api/graph/tracks/{int:track_id}/next", response={200: NextOut, 404: Error,
+                                                              **UNAVAILABLE},
+            url_name="api-graph-next", summary="What DJs play after a track")
+def next_tracks(request, track_id: int = ID, limit: int = Query(20, ge=1, le=200)):
+    if refused := _unavailable():
+        return refused
+    result = queries.next_tracks(track_id, limit)
     if result is None:
         return json_error("not_found", f"No graph track {track_id}.", 404)
-    return JsonResponse(result)
+    return result
 
 
-@require_GET
-@graph_api
-def search(request):
-    q = request.GET.get("q", "").strip()
-    if not q:
-        raise BadParameter("q is required")
-    return JsonResponse({"items": queries.search(q, _int(request, "limit", 20, 1, 100))})
+@router.get("api/graph/setlists", response={200: SetlistPage, **UNAVAILABLE},
+            url_name="api-graph-setlists", summary="Setlists, optionally those playing a track")
+def setlists(request, track: int | None = Query(None, ge=1, le=BIG),
+             offset: int = Query(0, ge=0, le=10**9), limit: int = Query(50, ge=1, le=500)):
+    return _unavailable() or queries.setlists(track, offset, limit)
 
 
-@require_GET
-@graph_api
-def setlists(request):
-    return JsonResponse(queries.setlists(_int(request, "track", None, 1, 2**62),
-                                         _int(request, "offset", 0, 0, 10**9),
-                                         _int(request, "limit", 50, 1, 500)))
-
-
-@require_GET
-@graph_api
-def setlist(request, setlist_id: int):
+@router.get("api/graph/setlists/{int:setlist_id}", response={200: SetlistDetail, 404: Error,
+                                                              **UNAVAILABLE},
+            url_name="api-graph-setlist", summary="One setlist with its entries")
+def setlist(request, setlist_id: int = ID):
+    if refused := _unavailable():
+        return refused
     found = Setlist.objects.filter(pk=setlist_id).first()
     if found is None:
         return json_error("not_found", f"No setlist {setlist_id}.", 404)
-    return JsonResponse(queries.setlist_detail(found))
+    return queries.setlist_detail(found)
 
 
-@require_GET
-@graph_api
+@router.get("api/graph/stats", response={200: dict, **UNAVAILABLE}, url_name="api-graph-stats",
+            summary="Counts of nodes, edges, setlists; enrichment cache and breakers")
 def stats(request):
-    return JsonResponse({**queries.stats(), "enrichment": enrich.statistics()})
+    return _unavailable() or {**queries.stats(), "enrichment": enrich.statistics()}
 
 
-@csrf_exempt  # staff-only; session callers are checked below, token callers carry no cookies
-@require_http_methods(["POST"])
-@graph_api
-@staff_only
-def enrich_view(request):
-    data = _body(request)
-    try:
-        track_id = int(data.get("track_id"))
-    except (TypeError, ValueError):
-        raise BadParameter("track_id must be an integer") from None
-    artist, title = data.get("artist_name"), data.get("track_title")
-    if not isinstance(artist, str) or not isinstance(title, str) or not title.strip():
-        raise BadParameter("artist_name and track_title must be strings")
-    return JsonResponse(enrich.enrich(track_id, artist, title, data.get("existing_spotify_id"),
-                                      data.get("existing_isrc")))
+@router.post("api/graph/enrich", response={200: dict, **STAFF}, auth=LOGGED_IN,
+             url_name="api-graph-enrich", summary="Enrich a track from Spotify/MusicBrainz")
+def enrich_view(request, body: EnrichIn):
+    """Staff only. The answer follows the enrichment contract (docs/graph.md)."""
+    if refused := _refusal(request):
+        return refused
+    if not body.track_title.strip():
+        return json_error("bad_parameter", "track_title must not be blank", 400)
+    return enrich.enrich(body.track_id, body.artist_name, body.track_title,
+                         body.existing_spotify_id, body.existing_isrc)
 
 
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-@graph_api
-@staff_only
+@router.get("api/graph/targets", response={200: TargetList, **STAFF}, auth=LOGGED_IN,
+            url_name="api-graph-targets", summary="Target track searches (staff)")
 def target_list(request):
-    if request.method == "GET":
-        return JsonResponse({"items": [targets.as_dict(t) for t in TargetTrackSearch.objects.all()]})
+    if refused := _refusal(request):
+        return refused
+    return {"items": [targets.as_dict(t) for t in TargetTrackSearch.objects.all()]}
+
+
+@router.post("api/graph/targets", response={201: TargetOut, 400: Error, **STAFF},
+             auth=LOGGED_IN, summary="Create a target track search (staff)")
+def target_create(request, body: TargetIn):
+    if refused := _refusal(request):
+        return refused
     try:
-        target = targets.create(_body(request))
+        target = targets.create(body.dict(exclude_unset=True))
     except targets.InvalidTarget as exc:
         return json_error("invalid", str(exc), 400)
-    return JsonResponse(targets.as_dict(target), status=201)
+    return Status(201, targets.as_dict(target))
 
 
-@csrf_exempt
-@require_http_methods(["GET", "PATCH", "DELETE"])
-@graph_api
-@staff_only
-def target_detail(request, target_id: int):
+def _target(request, target_id: int):
+    """(target, None) or (None, the refusal / 404 answer)."""
+    if refused := _refusal(request):
+        return None, refused
     target = TargetTrackSearch.objects.filter(pk=target_id).first()
     if target is None:
-        return json_error("not_found", f"No target search {target_id}.", 404)
-    if request.method == "DELETE":
-        target.delete()
-        return HttpResponse(status=204)
-    if request.method == "PATCH":
-        try:
-            target = targets.update(target, _body(request))
-        except targets.InvalidTarget as exc:
-            return json_error("invalid", str(exc), 400)
-    return JsonResponse(targets.as_dict(target))
+        return None, json_error("not_found", f"No target search {target_id}.", 404)
+    return target, None
+
+
+@router.get("api/graph/targets/{int:target_id}", response={200: TargetOut, 404: Error, **STAFF},
+            auth=LOGGED_IN, url_name="api-graph-target", summary="One target search (staff)")
+def target_detail(request, target_id: int = ID):
+    target, refused = _target(request, target_id)
+    return refused or targets.as_dict(target)
+
+
+@router.patch("api/graph/targets/{int:target_id}", response={200: TargetOut, 400: Error,
+                                                              404: Error, **STAFF},
+              auth=LOGGED_IN, summary="Change a target search (staff)")
+def target_update(request, body: TargetIn, target_id: int = ID):
+    target, refused = _target(request, target_id)
+    if refused:
+        return refused
+    try:
+        return targets.as_dict(targets.update(target, body.dict(exclude_unset=True)))
+    except targets.InvalidTarget as exc:
+        return json_error("invalid", str(exc), 400)
+
+
+@router.delete("api/graph/targets/{int:target_id}", response={204: None, 404: Error, **STAFF},
+               auth=LOGGED_IN, summary="Delete a target search (staff)")
+def target_delete(request, target_id: int = ID):
+    target, refused = _target(request, target_id)
+    if refused:
+        return refused
+    target.delete()
+    return HttpResponse(status=204)

@@ -1,7 +1,7 @@
 """Song library HTTP endpoints: the gzip index, PDFs, page images, song JSON and pages."""
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -9,7 +9,6 @@ from django.views.decorators.http import condition, require_GET
 
 from songhub.http import json_error
 
-from . import search
 from .models import Song
 from .songlist import load_index
 from .store import SongStore
@@ -158,14 +157,6 @@ def _transposed_page(request, song, page: int, semitones: int):
     return response
 
 
-@require_GET
-def song_api(request, song_id: int):
-    song = Song.objects.filter(pk=song_id).first()
-    if song is None:
-        return json_error("not_found", f"No song with id {song_id}.", 404)
-    return JsonResponse(song_json(song))
-
-
 def song_browser(request):
     songs = Song.objects.only("id", "title", "artist", "key", "page_count")[:200]
     return render(request, "ingestion/song_browser.html", {"songs": songs})
@@ -178,22 +169,3 @@ def song_detail(request, song_id: int):
         "song": song, "pages": pages,
         "show_warnings": request.user.is_staff,  # curators fix the source; readers need not see
     })
-
-
-@require_GET
-def song_search(request):
-    """`GET /api/songs/search?q=&mode=&limit=&offset=`; see ingestion.search for ranking."""
-    try:
-        page = search.search(request.GET.get("q"), request.GET.get("mode"),
-                             request.GET.get("limit"), request.GET.get("offset"))
-    except search.SearchError as exc:
-        return json_error(exc.code, str(exc), 400)
-    results = []
-    for hit in page.hits:
-        item = hit.as_dict()
-        etag = item.pop("image_etag")
-        item["thumbnail_url"] = (f"{reverse('song-page', args=[hit.id, 1])}?v={etag}"
-                                 if hit.page_count else None)
-        results.append(item)
-    return JsonResponse({"query": page.query, "mode": page.mode, "count": page.count,
-                         "results": results})

@@ -1,7 +1,6 @@
 """Spotify account linking, the analytics dashboard and its JSON, the history import."""
 
 import uuid
-from functools import wraps
 
 from django.conf import settings as conf
 from django.contrib import messages
@@ -9,6 +8,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.db import transaction
+from django.http.multipartparser import MultiPartParserError
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -92,71 +92,6 @@ def from_export(request):
     return redirect("analytics")
 
 
-@require_GET
-def authenticated(request):
-    """The seed's authentication check: 200 when the session is logged in, 401 otherwise;
-    the JSON says whether Spotify is linked and how the service is doing."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"authenticated": False, "spotify_linked": False, "service": None},
-                            status=401)
-    listener = Listener.objects.filter(user=request.user).first()
-    return JsonResponse({"authenticated": True, "user": request.user.get_username(),
-                         "spotify_linked": bool(listener and listener.spotify_id),
-                         "spotify_id": listener.spotify_id if listener else None,
-                         "service": queries.service_status(listener) if listener else None})
-
-
-def _int_param(request, name, default, low, high):
-    try:
-        value = int(request.GET.get(name, default))
-    except ValueError:
-        value = default
-    return max(low, min(high, value))
-
-
-def analytics_json(view):
-    """Login and a linked listener required; the view gets (request, listener)."""
-    @wraps(view)
-    @require_GET
-    def wrapper(request):
-        if not request.user.is_authenticated:
-            return json_error("login_required", "Log in first.", 401)
-        listener, problem = _listener_or_error(request)
-        return problem or view(request, listener)
-
-    return wrapper
-
-
-@analytics_json
-def plays_per_day(request, listener):
-    start, end = queries.window(_int_param(request, "days", 30, 1, 3660))
-    return JsonResponse({"days": queries.plays_per_day(listener, start, end)})
-
-
-@analytics_json
-def heatmap(request, listener):
-    start, end = queries.window(_int_param(request, "days", 90, 1, 3660))
-    return JsonResponse({"grid": queries.hour_of_week(listener, start, end)})
-
-
-@analytics_json
-def top(request, listener):
-    start, end = queries.window(_int_param(request, "days", 30, 1, 3660))
-    limit = _int_param(request, "limit", 10, 1, 50)
-    return JsonResponse({"tracks": queries.top_tracks(listener, start, end, limit),
-                         "artists": queries.top_artists(listener, start, end, limit)})
-
-
-@analytics_json
-def listening_history(request, listener):
-    return JsonResponse(queries.recent_plays(listener, _int_param(request, "page", 1, 1, 10**6)))
-
-
-@analytics_json
-def status(request, listener):
-    return JsonResponse(queries.service_status(listener))
-
-
 @require_POST
 @login_required
 def service_action(request, action: str):
@@ -192,7 +127,10 @@ def _upload(request):
     if length > conf.IMPORT_MAX_UPLOAD_BYTES:  # refuse before reading the body
         return None, json_error("too_large", "The file is larger than the upload limit of "
                                  f"{conf.IMPORT_MAX_UPLOAD_BYTES // 2**20} MiB.", 413)
-    upload = request.FILES.get("file")
+    try:
+        upload = request.FILES.get("file")
+    except MultiPartParserError as exc:  # a truncated or malformed multipart body
+        return None, json_error("bad_upload", f"The upload is not valid multipart: {exc}", 400)
     if upload is None:
         return None, json_error("no_file", "Attach my_spotify_data.zip as `file`.", 400)
     if upload.size > conf.IMPORT_MAX_UPLOAD_BYTES:
@@ -206,20 +144,6 @@ def _listener_or_error(request):
         return None, json_error("no_listener", "Link your Spotify account or import your "
                                 "Spotify data export first.", 400)
     return listener, None
-
-
-@require_POST
-@login_required
-def analyze_import(request):
-    """Check the archive's directory now (a 400 says why it is refused); classify the plays in
-    the worker. The answer is a job to poll, whose `stats` hold the analysis when done."""
-    return _start_import(request, ImportJob.Kind.ANALYZE)
-
-
-@require_POST
-@login_required
-def execute_import(request):
-    return _start_import(request, ImportJob.Kind.IMPORT)
 
 
 def _start_import(request, kind: str):
@@ -243,14 +167,3 @@ def _start_import(request, kind: str):
         import_history_task.delay_on_commit(job.pk)
     return JsonResponse({"job_id": job.pk, "kind": kind,
                          "status_url": f"/analytics/importStatus/{job.pk}"}, status=202)
-
-
-@require_GET
-@login_required
-def import_status(request, job_id: int):
-    job = ImportJob.objects.filter(pk=job_id, listener__user=request.user).first()
-    if job is None:
-        return json_error("not_found", "No such import.", 404)
-    return JsonResponse({"kind": job.kind, "status": job.status, "done": job.done,
-                         "total": job.total,
-                         "stats": job.stats, "error": job.error})

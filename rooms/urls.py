@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import karaoke_views, views
+from . import views
 
 urlpatterns = [
     path("rooms/", views.rooms, name="rooms"),
@@ -15,9 +15,5 @@ urlpatterns = [
          name="room-allow-control"),
     path("rooms/<int:room_id>/display", views.display, name="room-display"),
     path("rooms/<int:room_id>/display-token", views.display_token, name="room-display-token"),
-    # karaoke sources: the seed's paths, and the same under /api/karaoke/
-    path("search", karaoke_views.search, name="karaoke-search-seed"),
-    path("get_video_url", karaoke_views.get_video_url, name="karaoke-video-url-seed"),
-    path("api/karaoke/search", karaoke_views.search, name="karaoke-search"),
-    path("api/karaoke/get_video_url", karaoke_views.get_video_url, name="karaoke-video-url"),
+    # karaoke sources (/search, /get_video_url, /api/karaoke/…): rooms/api.py, via songhub.api
 ]

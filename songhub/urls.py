@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import health, observability, views
+from . import api, health, observability, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,8 +17,8 @@ urlpatterns = [
     path("", include("listening.urls")),
     path("", include("charts.urls")),
     path("", include("graph.urls")),
-    path("", include("works.urls")),
     path("", include("setlists.urls")),
+    *api.urls(),  # every JSON operation (songhub.api), /api/openapi.json and /api/docs
 ]
 
 handler500 = "songhub.views.server_error"  # a database outage answers 503, not 500
