@@ -31,11 +31,14 @@ def api(view):
     return wrapper
 
 
-def _body(request):
+def _body(request) -> dict:
     try:
-        return json.loads(request.body or b"{}")
+        body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise services.SetlistError("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise services.SetlistError("The body must be a JSON object.")
+    return body
 
 
 def _own(request, setlist_id) -> Setlist:
