@@ -117,7 +117,7 @@ def test_web_series_move_during_a_room_session(tmp_path, room, song, host):
     assert value(after, "songhub_database_up") == 1
     assert value(after, "songhub_cache_requests_total") > 0  # /health read the URL cache stats
     assert health["websocket_connections"] == 2 and health["rooms_open"] >= 1
-    assert health["video_url_cache"] == {"hits": 0, "misses": 0, "hit_rate": None}
+    assert set(health["video_url_cache"]) == {"hits", "misses", "hit_rate"}
     assert ("songhub_db_pool_connections", frozenset({("state", "max")})) in after
     assert value(after, "process_resident_memory_bytes") > 0
     assert_no_identifying_labels(after, host.username, "Ann")

@@ -13,7 +13,8 @@
     return fetch(url, {method: method, credentials: "same-origin",
                        headers: {"Content-Type": "application/json", "X-CSRFToken": room.dataset.csrf},
                        body: body === undefined ? undefined : JSON.stringify(body)})
-      .then(function (r) { return r.json(); });
+      .then(function (r) { return r.json(); })
+      .catch(function () { return {}; });  // server restarting or offline: try again later
   }
   function line(text) {
     var li = document.createElement("li");
