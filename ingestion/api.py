@@ -1,7 +1,6 @@
 """JSON operations of the song library (ninja router, mounted by songhub.api): a song, the
 search, and the gzip song index. The HTTP details (ETag, gzip) stay in ingestion.views."""
 
-from django.urls import reverse
 from ninja import Path, Router, Schema
 
 from songhub.api import Error
@@ -83,8 +82,7 @@ def song_search(request, q: str | None = None, mode: str | None = None,
     for hit in page.hits:
         item = hit.as_dict()
         etag = item.pop("image_etag")
-        item["thumbnail_url"] = (f"{reverse('song-page', args=[hit.id, 1])}?v={etag}"
-                                 if hit.page_count else None)
+        item["thumbnail_url"] = f"{views.page_url(hit.id, 1)}?v={etag}" if hit.page_count else None
         results.append(item)
     return {"query": page.query, "mode": page.mode, "count": page.count, "results": results}
 

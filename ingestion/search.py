@@ -1,5 +1,8 @@
 """Song search: substring, fuzzy (trigram), full-text, lyrics, and `auto` which merges them.
 
+`fuzzy` compares the query with the best-matching stretch of "title artist" (pg_trgm's word
+similarity, one trigram index over both), so a misspelt title, artist or "title artist" is found.
+
 Every mode ignores case and accents ("cafe" finds "Café Niño"). On PostgreSQL every mode is one
 indexed SQL query over accent-folded generated columns (pg_trgm GIN indexes, tsvector GIN
 indexes; see search_infra). On SQLite, the embedded default, the same API works on a documented
@@ -8,7 +11,7 @@ similarity computed in Python (pg_trgm's definition) over at most SQLITE_FUZZY_L
 
 `auto` ranks, best first: exact title, title prefix, title/artist full-text (by ts_rank),
 substring (by similarity), lyrics (by ts_rank). Ties break on title, id. Only when none of that
-matches does `auto` try typo-tolerant matches: trigram similarity from 6 characters on, and for
+matches does `auto` try typo-tolerant matches: `fuzzy` from 6 characters on, and for
 shorter queries the titles with a word at most TYPO_MAX_EDITS edits away, at most
 TYPO_MAX_RESULTS of them. A hit matched only by its lyrics carries an HTML-safe `snippet` with
 the matched words in <mark>.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
@@ -70,7 +73,7 @@ class Hit:
     snippet: str | None = None  # HTML: escaped lyric text, matched words in <mark>
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return dict(vars(self))  # flat fields: dataclasses.asdict's deep copy costs 30x more
 
 
 @dataclass
@@ -150,14 +153,15 @@ def _postgres_sql(mode: str) -> str:
     similarity = f"greatest({title_similarity}, {artist_similarity})"
     like = f"lower({fold_fn}(%(like)s))"
     substring = f"(title_folded LIKE {like} OR artist_folded LIKE {like})"
-    fuzzy = f"(title_folded %% {FOLDED_Q} OR artist_folded %% {FOLDED_Q})"
+    fuzzy = f"({FOLDED_Q} <%% {search_infra.NAME_FOLDED})"
+    name_similarity = f"word_similarity({FOLDED_Q}, {search_infra.NAME_FOLDED})"
     fulltext = f"({ts} @@ {TSQUERY})"
     lyrics = f"({doc} @@ {TSQUERY})"
     rank = f"least(ts_rank({ts}, {TSQUERY}), 0.999)"
     lyrics_rank = f"least(ts_rank({doc}, {TSQUERY}), 0.999)"
     where, score, lyric_only_row = {
         "substring": (substring, similarity, "false"),
-        "fuzzy": (fuzzy, similarity, "false"),
+        "fuzzy": (fuzzy, name_similarity, "false"),
         "fulltext": (fulltext, rank, "false"),
         "lyrics": (lyrics, lyrics_rank, f"NOT {fulltext}"),
         "auto": (
@@ -216,11 +220,12 @@ def _typo_sql() -> str:
          ORDER BY score DESC, title, id"""
 
 
-def _run(sql: str, params: dict) -> tuple[list[Hit], int]:
+def _run(sql: str, params: dict, word_similarity: float | None = None) -> tuple[list[Hit], int]:
+    """`word_similarity`: the threshold of pg_trgm's `<%` for this query (fuzzy, typos)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, false), "
-                       "set_config('pg_trgm.word_similarity_threshold', %s, false)",
-                       [str(settings.SEARCH_SIMILARITY_THRESHOLD), str(TYPO_WORD_SIMILARITY)])
+        if word_similarity is not None:
+            cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)",
+                           [str(word_similarity)])
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     hits = [Hit(*row[:6], score=round(float(row[6]), 4),
@@ -231,14 +236,15 @@ def _run(sql: str, params: dict) -> tuple[list[Hit], int]:
 def _postgres(query: str, mode: str, limit: int, offset: int) -> tuple[list[Hit], int]:
     params = {"q": query, "like": f"%{escape_like(query)}%", "prefix": f"{escape_like(query)}%",
               "limit": limit, "offset": offset, "headline": HEADLINE_OPTIONS}
-    hits, count = _run(_postgres_sql(mode), params)
+    threshold = settings.SEARCH_SIMILARITY_THRESHOLD if mode == "fuzzy" else None
+    hits, count = _run(_postgres_sql(mode), params, threshold)
     if not hits and offset:  # a page past the end has no rows to carry the total
-        count = _run(_postgres_sql(mode), dict(params, limit=1, offset=0))[1]
+        count = _run(_postgres_sql(mode), dict(params, limit=1, offset=0), threshold)[1]
     if count == 0 and mode == "auto":  # nothing matched as typed: try it as a typo
         if len(query) >= AUTO_FUZZY_MIN_LENGTH:
-            hits, count = _run(_postgres_sql("fuzzy"), params)
+            hits, count = _run(_postgres_sql("fuzzy"), params, settings.SEARCH_SIMILARITY_THRESHOLD)
         elif offset == 0 and len(query) >= TYPO_MIN_LENGTH:
-            hits, count = _run(_typo_sql(), params)
+            hits, count = _run(_typo_sql(), params, TYPO_WORD_SIMILARITY)
     return hits, count
 
 
@@ -246,13 +252,14 @@ def _postgres(query: str, mode: str, limit: int, offset: int) -> tuple[list[Hit]
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def _word_trigrams(word: str) -> list[str]:
+    padded = f"  {word} "
+    return [padded[i:i + 3] for i in range(len(padded) - 2)]
+
+
 def trigrams(text: str) -> set[str]:
     """pg_trgm's trigrams: lower-cased words padded with two spaces in front, one behind."""
-    grams: set[str] = set()
-    for word in _WORD.findall(text.lower()):
-        padded = f"  {word} "
-        grams.update(padded[i:i + 3] for i in range(len(padded) - 2))
-    return grams
+    return {gram for word in _WORD.findall(text.lower()) for gram in _word_trigrams(word)}
 
 
 def similarity(a: str, b: str) -> float:
@@ -260,6 +267,27 @@ def similarity(a: str, b: str) -> float:
     if not ta or not tb:
         return 0.0
     return len(ta & tb) / len(ta | tb)
+
+
+def word_similarity(query: str, text: str) -> float:
+    """pg_trgm's word_similarity: the best trigram similarity of `query` with a stretch of
+    `text`'s trigrams, in order ("grase" vs "amazing grace": the stretch "  g", " gr", "gra"
+    shares 3 of the query's 6 trigrams and adds none, 0.5). Stretches start and end on a
+    trigram the query has: any other only adds to the union."""
+    grams = trigrams(query)
+    sequence = [gram for word in _WORD.findall(text.lower()) for gram in _word_trigrams(word)]
+    shared_at = [i for i, gram in enumerate(sequence) if gram in grams]
+    best = 0.0
+    for n, start in enumerate(shared_at):
+        shared: set[str] = set()
+        extra: set[str] = set()
+        position = start
+        for end in shared_at[n:]:
+            for gram in sequence[position:end + 1]:
+                (shared if gram in grams else extra).add(gram)
+            position = end + 1
+            best = max(best, len(shared) / (len(grams) + len(extra)))
+    return best
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -327,7 +355,7 @@ def _fallback(query: str, mode: str, limit: int, offset: int) -> tuple[list[Hit]
 
     def fuzzy(base):
         for row in songs.values_list(*columns)[:SQLITE_FUZZY_LIMIT]:
-            score = sim(row)
+            score = word_similarity(folded_query, f"{fold(row[1])} {fold(row[2])}")
             if score >= threshold:
                 consider(row, base + min(score, 0.999))
 
@@ -371,12 +399,10 @@ def _fallback(query: str, mode: str, limit: int, offset: int) -> tuple[list[Hit]
 
 
 def _fallback_typos(songs, columns, folded_query) -> tuple[list[Hit], int]:
-    grams = trigrams(folded_query)
     scored = []
     for row in songs.values_list(*columns)[:SQLITE_FUZZY_LIMIT]:
         title = fold(row[1])
-        word_sim = len(grams & trigrams(title)) / len(grams) if grams else 0.0
-        if word_sim < TYPO_WORD_SIMILARITY:
+        if word_similarity(folded_query, title) < TYPO_WORD_SIMILARITY:
             continue
         edits = min((edit_distance(w, folded_query) for w in title.split(" ")[:TYPO_TITLE_WORDS]),
                     default=99)

@@ -1,9 +1,11 @@
 """Song library HTTP endpoints: the gzip index, PDFs, page images, song JSON and pages."""
 
+import functools
+
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import condition, require_GET
 
@@ -26,6 +28,20 @@ def _etag_matches(request, etag: str) -> bool:
     return etag and (header.strip() == "*" or etag in [t.strip() for t in header.split(",")])
 
 
+@functools.cache
+def _page_path_format() -> str:
+    """The page-image route as a format string, reversed once: `reverse` costs ~40 µs and a
+    search answer lists 20 songs."""
+    song, page = 900_000_001, 900_000_002
+    path = reverse("song-page", args=[song, page]).removeprefix(get_script_prefix())
+    return path.replace(str(page), "{page}").replace(str(song), "{song}")
+
+
+def page_url(song_id: int, page: int) -> str:
+    """`reverse("song-page", args=[song_id, page])`, fast (the script prefix is per request)."""
+    return get_script_prefix() + _page_path_format().format(song=int(song_id), page=int(page))
+
+
 def song_json(song: Song) -> dict:
     return {
         "id": song.id,
@@ -43,8 +59,8 @@ def song_json(song: Song) -> dict:
         "pdf_url": reverse("song-pdf", args=[song.id]),
         "pdf_etag": song.pdf_etag,
         "image_etag": song.image_etag,
-        "pages": [reverse("song-page", args=[song.id, n]) for n in range(1, song.page_count + 1)],
-        "thumbnail_url": reverse("song-page", args=[song.id, 1]) if song.page_count else None,
+        "pages": [page_url(song.id, n) for n in range(1, song.page_count + 1)],
+        "thumbnail_url": page_url(song.id, 1) if song.page_count else None,
         "metadata": song.metadata,
         "updated_at": song.updated_at.isoformat(),
     }
@@ -164,7 +180,7 @@ def song_browser(request):
 
 def song_detail(request, song_id: int):
     song = get_object_or_404(Song, pk=song_id)
-    pages = [reverse("song-page", args=[song.id, n]) for n in range(1, song.page_count + 1)]
+    pages = [page_url(song.id, n) for n in range(1, song.page_count + 1)]
     return render(request, "ingestion/song_detail.html", {
         "song": song, "pages": pages,
         "show_warnings": request.user.is_staff,  # curators fix the source; readers need not see

@@ -1,5 +1,7 @@
 """Song search: every mode on PostgreSQL and on the SQLite fallback, plus the API contract."""
 
+import random
+
 import pytest
 from django.db import connection
 
@@ -109,6 +111,23 @@ def test_python_similarity_equals_pg_trgm():
         for a, b in pairs:
             cursor.execute("SELECT similarity(%s, %s)", [a, b])
             assert search.similarity(a, b) == pytest.approx(cursor.fetchone()[0], abs=1e-6), (a, b)
+
+
+@pytest.mark.postgres
+def test_python_word_similarity_equals_pg_trgm():
+    """The fallback's fuzzy mode and short typos use word_similarity; pg_trgm defines it."""
+    rng = random.Random(5)
+    pairs = [("grase", "Amazing Grace"), ("word", "two words"), ("abc def", "abc zzzz def"),
+             ("amazng grace", "amazing grace john newton"), ("grace john", "Amazing Grace x John"),
+             ("", "anything"), ("x", ""), ("Horatio Spaford", "It Is Well Horatio Spafford")]
+    pairs += [(" ".join(rng.choice(["ab", "abc", "bca", "cab", "a", "ba"]) for _ in range(2)),
+               " ".join(rng.choice(["abc", "cab", "ab", "bcab", "c", "abca"]) for _ in range(4)))
+              for _ in range(200)]
+    with connection.cursor() as cursor:
+        for a, b in pairs:
+            cursor.execute("SELECT word_similarity(%s, %s)", [a, b])
+            assert search.word_similarity(a, b) == pytest.approx(cursor.fetchone()[0], abs=1e-6), \
+                (a, b)
 
 
 # --- the HTTP API ---------------------------------------------------------------------------

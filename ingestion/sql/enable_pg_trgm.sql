@@ -53,12 +53,13 @@ SELECT format('DROP INDEX %s %I', CASE WHEN :'ENVPROD'::boolean THEN 'CONCURRENT
               c.relname)
   FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
  WHERE NOT i.indisvalid
-   AND c.relname IN ('songs_title_trgm', 'songs_artist_trgm', 'songs_title_btree',
+   AND c.relname IN ('songs_title_trgm', 'songs_artist_trgm', 'songs_name_trgm', 'songs_title_btree',
                      'songs_ts_gin', 'songs_search_doc_gin') \gexec
 
 \if :ENVPROD
 CREATE INDEX CONCURRENTLY IF NOT EXISTS songs_title_trgm ON songs USING gin (title_folded gin_trgm_ops);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS songs_artist_trgm ON songs USING gin (artist_folded gin_trgm_ops);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS songs_name_trgm ON songs USING gin ((title_folded || ' ' || artist_folded) gin_trgm_ops);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS songs_title_btree ON songs USING btree (title);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS songs_ts_gin ON songs USING gin (ts);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS songs_search_doc_gin ON songs USING gin (search_doc);
@@ -66,6 +67,7 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS songs_search_doc_gin ON songs USING gin 
 BEGIN;
 CREATE INDEX IF NOT EXISTS songs_title_trgm ON songs USING gin (title_folded gin_trgm_ops);
 CREATE INDEX IF NOT EXISTS songs_artist_trgm ON songs USING gin (artist_folded gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS songs_name_trgm ON songs USING gin ((title_folded || ' ' || artist_folded) gin_trgm_ops);
 CREATE INDEX IF NOT EXISTS songs_title_btree ON songs USING btree (title);
 CREATE INDEX IF NOT EXISTS songs_ts_gin ON songs USING gin (ts);
 CREATE INDEX IF NOT EXISTS songs_search_doc_gin ON songs USING gin (search_doc);
