@@ -4,8 +4,3 @@ from django.apps import AppConfig
 class RoomsConfig(AppConfig):
     name = "rooms"
     verbose_name = "Rooms"
-
-    def ready(self):
-        from . import oversize
-
-        oversize.install()

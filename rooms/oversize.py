@@ -2,7 +2,8 @@
 consumer: autobahn fails the connection with 1009 and the client is left guessing. This hooks
 autobahn's documented `_max_message_size_exceeded` on daphne's protocol so the client first
 gets the same `error` frame the consumer sends for frames over ROOMS_MAX_MESSAGE_BYTES, then
-the close (1009). Installed once from RoomsConfig.ready() when daphne is importable.
+the close (1009). Installed once by songhub.asgi (which only ASGI servers load), when daphne
+is importable: other processes never pay for importing Twisted.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ docs/configuration.md for every variable.
 """
 
 import json
+import sys
 from pathlib import Path
 
 import environ
@@ -64,7 +65,8 @@ CHORDPRO_PATH = env.str("CHORDPRO_PATH", default="")
 CHORDPRO_TIMEOUT_SECONDS = env.float("CHORDPRO_TIMEOUT_SECONDS", default=60.0)
 SONG_MAX_BYTES = env.int("SONG_MAX_BYTES", default=1024 * 1024)
 SONG_SYNC_INTERVAL_SECONDS = env.int("SONG_SYNC_INTERVAL_SECONDS", default=3600)
-SEARCH_SIMILARITY_THRESHOLD = env.float("SEARCH_SIMILARITY_THRESHOLD", default=0.3)
+# pg_trgm word similarity a fuzzy match needs (of the query with a stretch of "title artist")
+SEARCH_SIMILARITY_THRESHOLD = env.float("SEARCH_SIMILARITY_THRESHOLD", default=0.6)
 if not 0 < SEARCH_SIMILARITY_THRESHOLD <= 1:
     raise ImproperlyConfigured("SEARCH_SIMILARITY_THRESHOLD must be in (0, 1]")
 
@@ -99,8 +101,12 @@ SPOTIFY_ACCOUNTS_URL = env.str(
 ).rstrip("/")
 
 # --- Applications ---------------------------------------------------------------------------
+# daphne's app only makes `runserver` serve ASGI (HTTP + WebSocket); it imports Twisted and
+# OpenSSL (~0.3 s), which every other command (workers, beat, CronJobs) would pay for nothing.
+# Production runs the `daphne` program itself (runall, containerfile), which needs no app.
+RUNSERVER = sys.argv[1:2] == ["runserver"]
 INSTALLED_APPS = [
-    "daphne",  # first, so `runserver` serves ASGI (HTTP + WebSocket)
+    *(["daphne"] if RUNSERVER else []),  # first, to replace runserver
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -92,6 +92,18 @@ def test_embedded_default_needs_no_services(tmp_path):
     assert broker == "filesystem://" and name.startswith(str(tmp_path))
 
 
+def test_only_runserver_loads_daphne(tmp_path):
+    """Commands, workers and beat start without Twisted; `runserver` still serves ASGI."""
+    env = subprocess_env(tmp_path)
+    code = ("import django, os, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'songhub.settings'; "
+            "django.setup(); print(sorted(m for m in ('daphne', 'twisted') if m in sys.modules))")
+    assert python(code, env).stdout.split()[-1] == "[]"
+    runserver = subprocess.run([sys.executable, "manage.py", "runserver", "--help"], env=env,
+                               capture_output=True, text=True, timeout=120)
+    assert runserver.returncode == 0, runserver.stderr
+    assert "--noasgi" in runserver.stdout  # daphne's runserver, not Django's WSGI one
+
+
 def test_log_lines_carry_the_request_id(client):
     from songhub.logging import ContextFilter
 
