@@ -16,7 +16,9 @@ from .models import Chart, ChartSyncRun
 from .storage.base import NotFound
 
 MAX_LIMIT = 100
+MAX_OFFSET = 10**9  # beyond any library; far below PostgreSQL's bigint OFFSET
 KEY = re.compile(r"^[a-z0-9_]{1,60}$")
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab is text; NUL cannot be stored
 
 
 class LibraryError(ValueError):
@@ -36,8 +38,11 @@ def search(q: str = "", instrument: str = "", difficulty: str = "", issue: str =
            limit=None, offset=None) -> tuple[int, list[Chart]]:
     """(count of all matches, one page). Trigram similarity on PostgreSQL, LIKE elsewhere."""
     limit, offset = _int_param(limit, "limit", 24), _int_param(offset, "offset", 0)
-    if limit < 1 or offset < 0:
-        raise LibraryError("bad_paging", "limit must be at least 1 and offset at least 0.")
+    if limit < 1 or not 0 <= offset <= MAX_OFFSET:
+        raise LibraryError("bad_paging", f"limit must be at least 1 and offset from 0 to "
+                                         f"{MAX_OFFSET}.")
+    if "\x00" in f"{q}{issue}":  # PostgreSQL text cannot hold it
+        raise LibraryError("bad_query", "q and issue cannot contain a NUL character.")
     limit = min(limit, MAX_LIMIT)
     qs = Chart.objects.all()
     if instrument:
@@ -109,8 +114,8 @@ def clean_fields(data) -> dict[str, str | None]:
         if isinstance(value, bool):
             value = "True" if value else "False"
         text = str(value).strip()
-        if "\n" in text or "\r" in text or len(text) > 500:
-            errors[key_l] = "One line of at most 500 characters."
+        if CONTROL.search(text) or len(text) > 500:
+            errors[key_l] = "One line of at most 500 characters, no control characters."
         elif (key_l in ini.INT_FIELDS or key_l.startswith("diff_")) and \
                 not re.fullmatch(r"-?\d{1,10}", text):
             errors[key_l] = "A whole number."

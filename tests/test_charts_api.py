@@ -77,6 +77,18 @@ def test_search_and_filters(user_client, library):
     assert response.json()["error"]["code"] == "bad_paging"
 
 
+def test_search_refuses_what_postgresql_cannot_take(user_client, library):
+    """A NUL in the text or an offset past PostgreSQL's bigint answered 500 (the API and the
+    library page alike)."""
+    for params, code in (({"q": "wa\x00ter"}, "bad_query"), ({"issue": "\x00"}, "bad_query"),
+                         ({"offset": 10**20}, "bad_paging")):
+        response = user_client.get("/api/charts", params)
+        assert response.status_code == 400, params
+        assert response.json()["error"]["code"] == code
+    page = user_client.get("/charts/", {"page": 10**20})
+    assert page.status_code == 200 and b"offset from 0 to" in page.content
+
+
 def test_put_rewrites_song_ini_keeping_unknown_keys_then_the_row(staff_client, library):
     chart = Chart.objects.get(title__contains="Water")
     response = staff_client.put(f"/api/charts/{chart.pk}",
@@ -100,6 +112,22 @@ def test_put_refuses_bad_values_and_changes_nothing(staff_client, library):
     body = response.json()["error"]
     assert response.status_code == 400 and set(body["details"]) == {"year", "diff_guitar", "name"}
     assert (library / "Band" / "Fire_aaaa" / "song.ini").read_bytes() == before
+
+
+def test_put_refuses_control_characters_before_song_ini_is_written(staff_client, library):
+    """A NUL was written into song.ini, then the row could not hold it: a 500, and every
+    later edit of that chart failed the same way."""
+    chart = Chart.objects.get(title="Fire")
+    before = (library / "Band" / "Fire_aaaa" / "song.ini").read_bytes()
+    response = staff_client.put(f"/api/charts/{chart.pk}",
+                                {"fields": {"name": "Fi\x00re", "album": "a\x07b"}},
+                                content_type="application/json")
+    assert response.status_code == 400 and set(response.json()["error"]["details"]) == {
+        "name", "album"}
+    assert (library / "Band" / "Fire_aaaa" / "song.ini").read_bytes() == before
+    response = staff_client.put(f"/api/charts/{chart.pk}", {"fields": {"album": "A\tB"}},
+                                content_type="application/json")
+    assert response.status_code == 200 and response.json()["album"] == "A\tB"
 
 
 def test_delete_removes_the_folder_and_the_row(staff_client, library):

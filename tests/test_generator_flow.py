@@ -63,6 +63,20 @@ def test_the_api_refuses_bad_input_at_once_and_stores_nothing(client, curator, w
     assert not list((settings.SONG_DATA_DIR / "charts-uploads").glob("*"))
 
 
+def test_the_api_refuses_control_characters_in_the_metadata(client, curator, settings,
+                                                            tmp_path):
+    """A NUL in the title of good audio reached the job's JSON, which PostgreSQL refused:
+    a 500 that left the staged audio behind."""
+    client.force_login(curator)
+    samples, sr, _ = click_track(120, seconds=4)
+    with open(write(tmp_path / "click.wav", samples, sr), "rb") as audio:
+        response = client.post("/api/charts/generate",
+                               {"file": audio, "title": "T\x00", "artist": "A"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_text"
+    assert not ChartImportJob.objects.exists()
+    assert not list((settings.SONG_DATA_DIR / "charts-uploads").glob("*"))
+
+
 @pytest.mark.redis
 @pytest.mark.slow
 def test_generate_through_the_api_a_real_worker_and_webdav(client, curator, webdav, tmp_path,
