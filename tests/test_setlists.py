@@ -71,7 +71,7 @@ def test_build_reorder_duplicate_and_bad_input(signed_in, songs, stranger, clien
     assert missing.status_code == 404
     assert post(signed_in, "/api/setlists", {"name": ""}).status_code == 400
     assert signed_in.post("/api/setlists", "{", content_type="application/json"
-                          ).json()["error"]["code"] == "invalid"
+                          ).json()["error"]["code"] == "bad_json"
     client.force_login(stranger)
     assert client.get(url).status_code == 404  # not yours
 
