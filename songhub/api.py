@@ -54,6 +54,13 @@ class TokenAuth(APIKeyHeader):
 LOGGED_IN = [TokenAuth(), SessionAuth()]
 
 
+def json_body(schema: type[Schema], required: bool = True) -> dict:
+    """`openapi_extra` declaring a JSON request body that the operation reads itself (so it
+    keeps its own parsing and error codes, e.g. the rooms' strict finite-number JSON)."""
+    return {"requestBody": {"required": required, "content": {"application/json": {
+        "schema": schema.model_json_schema()}}}}
+
+
 def staff_refusal(request):
     """None for staff; else the 403 answer (authentication itself is the router's `auth`)."""
     if request.user.is_staff:
@@ -106,10 +113,12 @@ def _not_found(request, exc):
 
 def _register_routers() -> None:
     """Each app's router, under the URL prefix its paths had before the API was one object."""
+    from charts.api import router as charts
     from graph.api import router as graph
     from ingestion.api import router as ingestion
     from listening.api import router as listening
     from rooms.api import router as karaoke
+    from setlists.api import router as setlists
     from works.api import router as works
 
     api.add_router("", ingestion)
@@ -117,6 +126,8 @@ def _register_routers() -> None:
     api.add_router("", graph)
     api.add_router("", listening)
     api.add_router("", karaoke)
+    api.add_router("", charts)
+    api.add_router("", setlists)
 
 
 _register_routers()

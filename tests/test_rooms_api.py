@@ -136,6 +136,10 @@ def test_session_posts_without_csrf_are_refused(host, room, song):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(host)
     assert post(browser, f"/rooms/{room.id}/song", {"song_id": song.id}).status_code == 403
+    guest = Client(enforce_csrf_checks=True)  # no login: the operations are public to ninja
+    refused = post(guest, f"/rooms/{room.id}/join", {"name": "Mallory"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_failed"
+    assert not room.participants.filter(guest_name="Mallory").exists()
 
 
 def test_malformed_json_gets_a_clear_400(client, host, room):
