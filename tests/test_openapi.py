@@ -13,9 +13,11 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from charts import sync as chart_sync
 from ingestion.models import Song
 from songhub.api import api
 from songhub.models import ApiToken
+from tests.charts_support import make_song_folder
 from tests.helpers import Daphne, subprocess_env, sync
 from tests.test_rooms_e2e import cookie_for
 
@@ -55,7 +57,10 @@ def test_the_schema_is_openapi_31_and_describes_every_operation(client):
                   for method in item}
     assert operations() == documented
     assert {("GET", "/api/songs/search"), ("GET", "/api/songs/{song_id}"),
-            ("GET", "/songs/list"), ("GET", "/api/works/{work_id}")} <= documented
+            ("GET", "/songs/list"), ("GET", "/api/works/{work_id}"), ("GET", "/api/charts"),
+            ("GET", "/api/charts/{chart_id}/files/{name}")} <= documented
+    uploads = [path for path in schema["paths"] if re.search(UPLOADS, path)]
+    assert len(uploads) == UPLOAD_OPERATIONS, uploads
     assert set(schema["components"]["securitySchemes"]) == {"TokenAuth", "SessionAuth",
                                                             "RoomMemberAuth"}
     search = schema["paths"]["/api/songs/search"]["get"]
@@ -105,9 +110,12 @@ def test_swagger_ui_renders_every_operation(page, live_server):
 
 
 # daphne's HTTP layer (twisted.web) parses multipart bodies itself and answers a malformed
-# one with an empty 400 before songhub sees the request: the two upload operations get valid
+# one with an empty 400 before songhub sees the request: the upload operations get valid
 # multipart only (every other operation gets negative data too).
-UPLOADS = "HistoricalImport"
+UPLOADS = "HistoricalImport|/api/charts/upload|/api/charts/generate|/api/charts/storage/upload"
+UPLOAD_OPERATIONS = 5
+CHARTS = "^/api/charts"  # staff-only writes: run once more with a staff token, on a library
+CHART_UPLOADS = "^/api/charts/(upload|generate|storage/upload)$"
 
 
 def run_schemathesis(base_url: str, headers: dict[str, str], report: Path,
@@ -135,8 +143,14 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(tmp_path, github, son
                                                            django_user_model):
     assert sync().exit_code == 0
     assert Song.objects.exists()
+    for title in ("Fire", "Water"):  # the local-folder chart storage, which daphne serves too
+        make_song_folder(song_data / "charts" / "Songs" / "Band" / title, title, "Band")
+    assert chart_sync.run()[1].added == 2
     user = django_user_model.objects.create_user("fuzzer", password="pw-fuzzer-1")
     _, key = ApiToken.issue(user, "schemathesis")
+    curator = django_user_model.objects.create_user("curator", password="pw-curator-1",
+                                                    is_staff=True)
+    _, staff_key = ApiToken.issue(curator, "schemathesis")
     session = Client()
     session.force_login(user)
     csrf = session.get("/api/docs").context["csrf_token"]
@@ -148,9 +162,16 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(tmp_path, github, son
                              "X-CSRFToken": csrf}}
         modes = {"all": ["--exclude-path-regex", UPLOADS],
                  "uploads": ["--include-path-regex", UPLOADS, "--mode", "positive"]}
+        plan = [(who, headers, mode, extra) for who, headers in users.items()
+                for mode, extra in modes.items()]
+        staff = {"Authorization": f"Token {staff_key}"}
+        plan += [("staff", staff, "all", ["--include-path-regex", CHARTS,
+                                          "--exclude-path-regex", UPLOADS]),
+                 ("staff", staff, "uploads", ["--include-path-regex", CHART_UPLOADS,
+                                              "--mode", "positive"])]
         runs = {f"{who}/{mode}": run_schemathesis(server.url, headers,
                                                   tmp_path / f"{who}-{mode}.ndjson", extra)
-                for who, headers in users.items() for mode, extra in modes.items()}
+                for who, headers, mode, extra in plan}
     finally:
         server.stop()
     for name, run in runs.items():
@@ -159,7 +180,9 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(tmp_path, github, son
               f"{figures(run['out'])}")
         assert run["rc"] == 0, run["out"][-6000:]
     selected = [int(re.search(r"Selected: (\d+)/", run["out"]).group(1)) for run in runs.values()]
-    assert selected == [len(operations()) - 2, 2] * 2  # every operation, as both users
+    charts = sum(bool(re.search(CHARTS, path)) for _, path in operations())
+    assert selected == [len(operations()) - UPLOAD_OPERATIONS, UPLOAD_OPERATIONS] * 2 + [
+        charts - 3, 3]  # all, twice; the chart library as staff
     for run in runs.values():
         assert re.search(r"(\d+) generated, \1 passed", run["out"]), run["out"][-3000:]
 
@@ -175,6 +198,10 @@ def test_bad_path_ids_and_bad_multipart_answer_json_400(client, django_user_mode
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_upload"
     response = client.post("/get_video_url", "not json", content_type="application/json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_json"
+    response = client.generic("POST", "/rooms/1/leave", b"x", content_type="multipart/form-data")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_json"
+    response = client.get("/setlists/abc/setlist.pdf")  # an export outside /api/: JSON too
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_parameter"
     response = client.get("/api/no/such/endpoint")
     assert response.status_code == 404 and response["Content-Type"] == "application/json"
 
