@@ -1,6 +1,7 @@
 """The worker pod's liveness probe reads the heartbeat file the heartbeat thread touches."""
 
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -41,7 +42,7 @@ def test_heartbeats_keep_a_fixed_rate_when_a_beat_is_slow(settings, monkeypatch,
 
     from workers import registry, signals
 
-    settings.WORKER_HEARTBEAT_SECONDS = 0.3
+    settings.WORKER_HEARTBEAT_SECONDS = 0.5
     monkeypatch.setenv("WORKER_HEARTBEAT_FILE", str(tmp_path / "beat"))
     beats = []
     real_heartbeat = registry.heartbeat
@@ -64,9 +65,10 @@ def test_heartbeats_keep_a_fixed_rate_when_a_beat_is_slow(settings, monkeypatch,
 
     thread = threading.Thread(target=beat)
     thread.start()
-    time.sleep(2.0)
+    time.sleep(3.0)
     stop.set()
     thread.join(5)
     gaps = [b - a for a, b in zip(beats, beats[1:])]
-    assert len(gaps) >= 4
-    assert sum(gaps) / len(gaps) == pytest.approx(0.3, abs=0.05)  # not 0.3 + 0.15
+    assert len(gaps) >= 3
+    # the median, not the mean: on a loaded machine one beat may overrun and skip a slot
+    assert statistics.median(gaps) == pytest.approx(0.5, abs=0.08)  # not 0.5 + 0.15
