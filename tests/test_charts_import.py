@@ -15,6 +15,7 @@ from charts.models import Chart, ChartImportJob
 from tests.charts_support import chart_text, make_song_folder
 from tests.conftest import REQUIRE_SERVICES
 from tests.helpers import subprocess_env
+from tests.rar5 import rar_folder, write_rar5
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RAR = Path(__file__).parent / "fixtures" / "rar"
@@ -167,6 +168,33 @@ def test_rar_archives_extract_and_hostile_ones_are_refused(webdav, tmp_path):
     assert_refused(RAR / "rar5-subdirs.rar", "No song folders", webdav)
     assert_refused(RAR / "rar3-comment-psw.rar", "encrypted", webdav)
     assert_refused(RAR / "rar5-symlink-unix.rar", "link", webdav)
+
+
+def test_a_rar5_song_pack_imports(webdav, songs_dir, tmp_path):
+    """A RAR5 pack built by tests/rar5.py, checked first by lsar (unar's lister), not by us."""
+    rar_backend_or_skip()
+    pack = rar_folder(songs_dir, tmp_path / "pack.rar", "pack/")
+    listed = subprocess.run(["lsar", "-t", str(pack)], capture_output=True, text=True)
+    assert listed.returncode == 0 and "0 failed" in listed.stdout, listed.stdout + listed.stderr
+    result = importer.import_path(pack)
+    assert sorted(s["title"] for s in result["songs"]) == ["Alpha", "Beta"]
+    assert [f.split("_")[0] for f in stored_folders(webdav)] == ["Band A/Alpha", "Band B/Beta"]
+    assert Chart.objects.get(title="Beta").note_counts["guitar"]["expert"] == 30
+
+
+def test_hostile_or_damaged_rar5_packs_are_refused(webdav, songs_dir, tmp_path):
+    rar_backend_or_skip()
+    song_ini = (songs_dir / "Alpha" / "song.ini").read_bytes()
+    escape = write_rar5(tmp_path / "escape.rar", {"Alpha/song.ini": song_ini, "../../x.txt": b"x"})
+    assert_refused(escape, "'..'", webdav)
+    absolute = write_rar5(tmp_path / "abs.rar", {"Alpha/song.ini": song_ini, "/etc/x": b"x"})
+    assert_refused(absolute, "absolute", webdav)
+    damaged = bytearray(rar_folder(songs_dir, tmp_path / "damaged.rar").read_bytes())
+    damaged[-40] ^= 0xFF  # inside the last member's data: its CRC no longer matches
+    (tmp_path / "damaged.rar").write_bytes(bytes(damaged))
+    with pytest.raises(importer.ImportRefused, match="damaged"):
+        importer.import_path(tmp_path / "damaged.rar")
+    assert Chart.objects.count() == 0 and stored_folders(webdav) == []
 
 
 def test_the_job_records_progress_per_file_and_cleans_up(webdav, songs_dir, tmp_path):
