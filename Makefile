@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # `make run DEMO_ANALYTICS=0` skips the sample listening history (loaded once, for admin)
 DEMO_ANALYTICS ?= 1
+# pytest-xdist processes for `make test` (each with its own test database and Redis database)
+TEST_WORKERS ?= 2
 
 .PHONY: run test venv bench clean lint
 
@@ -30,7 +32,7 @@ run: $(STAMP) .env
 
 test: $(STAMP)
 	$(BIN)/coverage erase
-	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage run -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 	$(BIN)/coverage combine --quiet 2>/dev/null || true
 	$(BIN)/coverage report
 
