@@ -78,11 +78,29 @@ def room_db(fn):
     with its own connection) instead of Channels' one shared database thread, where every
     command of every room in the process used to queue behind the others (#13). Commands of
     one connection still run one at a time (the consumer awaits each); the room row lock
-    orders commands within a room."""
+    orders commands within a room. What `fn` broadcasts is sent from the event loop once it
+    returns (rooms.events.collecting)."""
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(settings.ROOMS_DB_THREADS, thread_name_prefix="rooms-db")
-    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_pool)
+
+    def collected(*args, **kwargs):
+        with events.collecting() as messages:
+            try:
+                return fn(*args, **kwargs), None, messages
+            except Exception as exc:  # what committed before the failure is still sent
+                return None, exc, messages
+
+    in_thread = DatabaseSyncToAsync(collected, thread_sensitive=False, executor=_pool)
+
+    async def run(*args, **kwargs):
+        result, error, messages = await in_thread(*args, **kwargs)
+        await events.send_collected(messages)
+        if error is not None:
+            raise error
+        return result
+
+    return run
 
 
 class ProtocolError(Exception):

@@ -8,6 +8,11 @@ Every room event carries `room_version`, the room's event sequence number (bumpe
 room lock, so commit order is version order). A client ignores events not newer than the
 snapshot it holds, and the consumer never forwards them in the first place.
 
+The WebSocket consumer runs its database work in threads and sends what they broadcast itself,
+from its event loop (`collecting` / `send_collected`): a thread never waits on the server's
+loop, so daphne stops promptly on SIGTERM even while members are leaving (async_to_sync from
+such a thread waited forever once the loop had stopped) and a command costs one hop fewer.
+
 A broadcast that fails (the channel layer is down) is logged and counted, never raised: the
 change is committed, so the caller has succeeded; followers catch up from a snapshot once
 the layer is back (see `RoomConsumer.check_in_sync`).
@@ -21,7 +26,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
+from contextlib import contextmanager
 from typing import Any, TypedDict
 
 from asgiref.sync import async_to_sync
@@ -132,26 +139,68 @@ def broadcast(room_id: int, version: int, name: str, payload: dict) -> None:
     # serialised once here rather than once per connected client
     message = {"type": "room.event", "name": name, "room_version": version,
                "frame": encode(name, payload)}
-    transaction.on_commit(lambda: _group_send(room_group(room_id), message))
+    transaction.on_commit(lambda: _deliver(room_group(room_id), message))
 
 
 def notify_consumers(room_id: int, kind: str, **data) -> None:
     """Internal fan-out to the room's consumers (e.g. 'leader changed'), after commit."""
     message = {"type": kind.replace("_", "."), **data}
-    transaction.on_commit(lambda: _group_send(room_group(room_id), message))
+    transaction.on_commit(lambda: _deliver(room_group(room_id), message))
+
+
+_outbox = threading.local()
+
+
+@contextmanager
+def collecting():
+    """Keep this thread's committed room messages in a list instead of sending them; the
+    caller sends them from its event loop with `send_collected`."""
+    _outbox.messages = messages = []
+    try:
+        yield messages
+    finally:
+        _outbox.messages = None
+
+
+def _deliver(group: str, message: dict) -> None:
+    messages = getattr(_outbox, "messages", None)
+    if messages is not None:
+        messages.append((group, message))
+    else:
+        _group_send(group, message)
+
+
+def _stamped(message: dict) -> dict:
+    if "name" in message:  # a room event: consumers time its fan-out from here
+        metrics.ROOM_EVENTS.labels(message["name"]).inc()
+        return {**message, "sent_at": time.time()}
+    return message
+
+
+def _send_failed(group: str, exc: Exception) -> None:
+    """The change is committed: report, never fail the caller."""
+    stats["broadcast_failures"] += 1
+    metrics.ROOM_BROADCAST_FAILURES.inc()
+    logger.warning("room broadcast to %s failed (%s failures so far): %r", group,
+                   stats["broadcast_failures"], exc)
+
+
+async def send_collected(messages: list[tuple[str, dict]]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group, message in messages:
+        try:
+            await layer.group_send(group, _stamped(message))
+        except Exception as exc:
+            _send_failed(group, exc)
 
 
 def _group_send(group: str, message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    if "name" in message:  # a room event: consumers time its fan-out from here
-        message = {**message, "sent_at": time.time()}
-        metrics.ROOM_EVENTS.labels(message["name"]).inc()
     try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception as exc:  # the change is committed: report, never fail the caller
-        stats["broadcast_failures"] += 1
-        metrics.ROOM_BROADCAST_FAILURES.inc()
-        logger.warning("room broadcast to %s failed (%s failures so far): %r", group,
-                       stats["broadcast_failures"], exc)
+        async_to_sync(layer.group_send)(group, _stamped(message))
+    except Exception as exc:
+        _send_failed(group, exc)

@@ -104,3 +104,21 @@ def test_a_frame_over_one_mib_gets_the_error_frame_before_the_close(servers, soc
     with pytest.raises(ConnectionClosed) as closed:
         viewer.expect("never", timeout=10)
     assert closed.value.rcvd.code == 1009
+
+
+def test_daphne_stops_promptly_on_sigterm_as_members_leave(servers, room, host):
+    """Members leave as the server is told to stop (the usual end of a session, and what a
+    rolling deploy does). Each leave broadcasts; that send used to wait on the server's event
+    loop from a database thread, forever once the loop had stopped: daphne never exited and
+    Kubernetes had to kill it."""
+    from contextlib import ExitStack
+
+    (server,) = servers(1)
+    with ExitStack() as stack:
+        Socket(stack, server, cookie_for(host)).join("controller", room.id)
+        for n in range(5):
+            Socket(stack, server).join("viewer", room.id, name=f"Viewer {n}")
+    started = time.monotonic()  # the sockets just closed; their leaves are in flight
+    server.process.terminate()
+    server.process.wait(timeout=20)
+    assert time.monotonic() - started < 5
