@@ -136,6 +136,10 @@ def build(connection, args):
 def measure_reads(connection, args):
     from django.test import Client
 
+    from songhub.heap import settle_after_startup
+
+    settle_after_startup()  # as songhub.asgi does in the web process
+
     with connection.cursor() as cursor:  # seeds: popular tracks (they have neighbours)
         cursor.execute("SELECT from_track_id FROM graph_edges GROUP BY from_track_id "
                        "ORDER BY count(*) DESC LIMIT %s", [args.queries])

@@ -11,7 +11,7 @@ from django.db import connection
 from django.http import HttpResponse
 from ninja import Path, Query, Router, Schema, Status
 
-from songhub.api import LOGGED_IN, Error, staff_refusal
+from songhub.api import LOGGED_IN, DictOut, Error, staff_refusal
 from songhub.http import json_error
 
 from . import enrich, queries, targets
@@ -22,12 +22,12 @@ ID = Path(..., ge=0, le=2**62)
 BIG = 2**62
 
 
-class Artist(Schema):
+class Artist(DictOut):
     name: str
     role: str
 
 
-class Node(Schema):
+class Node(DictOut):
     id: int
     title: str
     artists: list[Artist]
@@ -37,12 +37,12 @@ class Node(Schema):
     degree: int | None
 
 
-class GraphOut(Schema):
+class GraphOut(DictOut):
     nodes: list[Node]
     edges: list[dict]  # {from, to, occurrences, setlists, djs}
 
 
-class NextItem(Schema):
+class NextItem(DictOut):
     track: Node
     occurrences: int
     setlists: int
@@ -50,12 +50,12 @@ class NextItem(Schema):
     camelot_compatible: bool
 
 
-class NextOut(Schema):
+class NextOut(DictOut):
     track: Node
     next: list[NextItem]
 
 
-class Items(Schema):
+class Items(DictOut):
     items: list[Node]
 
 

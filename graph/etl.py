@@ -306,9 +306,12 @@ def rebuild() -> dict:
                        "(SELECT count(*) FROM graph_transition)")
         tracks, transitions = cursor.fetchone()
         events.graph_updated(transitions, [])
+    # the rebuild rewrote these tables: VACUUM also sets the visibility map, so graph_edges
+    # checks tracks index-only at once instead of after autovacuum (not inside a transaction)
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE graph_entry; ANALYZE graph_track; ANALYZE graph_trackartist; "
-                       "ANALYZE graph_artist; ANALYZE graph_transition")
+        cursor.execute(f"{command} graph_entry, graph_track, graph_trackartist, graph_artist, "
+                       "graph_transition, graph_edgeoccurrence")
     return {"tracks": tracks, "transitions": transitions}
 
 

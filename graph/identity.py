@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # Names that say "we don't know who", alone or followed by a separator ("VA @ Club", "Unknown
 # Artist - Track"). A following word is not a separator: "Unknown Mortal Orchestra" is valid.
@@ -27,6 +28,7 @@ INVALID_ARTIST_PATTERN = (
 )
 _INVALID_ARTIST = re.compile(INVALID_ARTIST_PATTERN, re.IGNORECASE)
 _HAS_WORD = re.compile(r"\w")
+_VERSION_TAIL = re.compile(r"[(\[].*$")
 
 # The same rule as one SQL function (IMMUTABLE, so it may be used in indexes and views).
 ARTIST_SQL_FUNCTION = f"""
@@ -60,6 +62,7 @@ def normalise(text: str | None) -> str:
     return _SPACES.sub(" ", stripped.casefold()).strip()
 
 
+@lru_cache(maxsize=65536)  # the API checks the same names on every answer (graph.queries)
 def is_valid_artist(name: str | None) -> bool:
     """The artist rule: not NULL/empty, has a letter or digit, and is not `?`, `ID`, `Unknown`,
     `Unknown Artist`, `Various Artists`, `Various`, `VA` (any case), alone or followed by a
@@ -67,12 +70,13 @@ def is_valid_artist(name: str | None) -> bool:
     return bool(name) and bool(_HAS_WORD.search(name)) and not _INVALID_ARTIST.search(name)
 
 
+@lru_cache(maxsize=65536)
 def is_identified_title(title: str | None) -> bool:
     """A title is unknown when it is empty, has no letter/digit, or is `?`/`ID`/`Unknown`/
     `untitled` (its version in parentheses does not count: "ID (Remix)" is still unknown)."""
     if not title or not _HAS_WORD.search(title):
         return False
-    core = normalise(re.sub(r"[(\[].*$", "", title))
+    core = normalise(_VERSION_TAIL.sub("", title))
     return core not in UNKNOWN_TITLES
 
 

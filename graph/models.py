@@ -93,6 +93,9 @@ class Track(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["artist_key", "title_key"],
                                                name="graph_track_unique_identity")]
+        # graph_edges checks both ends of every edge against this (index-only, no heap visit)
+        indexes = [models.Index(fields=["id"], condition=models.Q(attributed=True),
+                                name="graph_track_attributed_ids")]
 
     def __str__(self):
         return f"{self.artist_key} - {self.title}"

