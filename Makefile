@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # `make run DEMO_ANALYTICS=0` skips the sample listening history (loaded once, for admin)
 DEMO_ANALYTICS ?= 1
 # pytest-xdist processes for `make test` (each with its own test database and Redis database)
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 
 .PHONY: run test venv bench clean lint
 

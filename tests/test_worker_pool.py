@@ -192,9 +192,12 @@ def test_a_worker_survives_the_database_going_away(tmp_path, spotify):
     listener = Listener(spotify_id="user0", app_client_id=spotify.client_id)
     listener.set_tokens("x", refresh, timezone.now() - timedelta(minutes=1))
     listener.save()
+    admin = admin_connection()
+    # only the worker's sessions: others of this test process (threads of earlier tests in the
+    # same xdist worker) must not die with it
+    worker_started = admin.execute("SELECT clock_timestamp()").fetchone()[0]
     process = start_worker(tmp_path, spotify, 0)
     name = connection.settings_dict["NAME"]
-    admin = admin_connection()
 
     def allow(allowed: bool):
         admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
@@ -204,7 +207,8 @@ def test_a_worker_survives_the_database_going_away(tmp_path, spotify):
         allow(False)
         ours = connection.connection.info.backend_pid
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE datname = %s AND pid <> %s", [name, ours])
+                      "WHERE datname = %s AND pid <> %s AND backend_start >= %s",
+                      [name, ours, worker_started])
         time.sleep(4)  # several heartbeats fail
         assert process.poll() is None, "the worker died with the database"
         log = (tmp_path / "worker0.log").read_text()
