@@ -13,6 +13,7 @@ Labels never carry ids or user names: views by URL name, endpoints by template, 
 
 from __future__ import annotations
 
+import glob
 import hmac
 import logging
 import os
@@ -177,11 +178,27 @@ _db_collector_registered = threading.Lock()
 _db_collector = {"done": False}
 
 
+class SettledFilesCollector(multiprocess.MultiProcessCollector):
+    """MultiProcessCollector without the files a process has created but not yet sized: such a
+    file is 0 bytes for a moment (a prefork child's first metric), and reading it fails the
+    whole scrape with struct.error (prometheus/client_python#1199)."""
+
+    def collect(self):
+        files = []
+        for path in glob.glob(os.path.join(self._path, "*.db")):
+            try:
+                if os.path.getsize(path) > 0:
+                    files.append(path)
+            except FileNotFoundError:  # a dead process's live gauge, just removed
+                pass
+        return self.merge(files, accumulate=True)
+
+
 def exposition(with_database: bool) -> bytes:
     """The text format for a scrape: every process's values, plus database facts if asked."""
     if MULTIPROCESS:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        SettledFilesCollector(registry)
     else:
         registry = REGISTRY
     if with_database:

@@ -75,6 +75,24 @@ def test_the_endpoint_refuses_scrapes_without_the_token(client, settings):
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
 
 
+def test_a_process_still_creating_its_file_does_not_fail_the_scrape(tmp_path):
+    """A prefork child's first metric creates its .db file before sizing it; a scrape in that
+    moment read the empty file and answered 500 (prometheus/client_python#1199)."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+
+    from songhub.metrics import SettledFilesCollector
+
+    settled = MmapedDict(str(tmp_path / "counter_1.db"))
+    settled.write_value(mmap_key("songhub_demo_total", "songhub_demo_total", (), (), "songhub_demo"),
+                        3.0, 0.0)
+    settled.close()
+    (tmp_path / "counter_2.db").touch()  # the other process, between create and truncate
+    registry = CollectorRegistry()
+    SettledFilesCollector(registry, path=str(tmp_path))
+    assert "songhub_demo_total 3.0" in generate_latest(registry).decode()
+
+
 def test_web_series_move_during_a_room_session(tmp_path, room, song, host):
     from contextlib import ExitStack
 
