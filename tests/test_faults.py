@@ -297,17 +297,22 @@ def test_a_request_that_needs_the_unreachable_database_gets_503_not_500(tmp_path
 
     env = subprocess_env(tmp_path, DATABASE_URL="postgres://nobody@127.0.0.1:9/none",
                          REDIS_URL="", DEBUG="0", DB_POOL_TIMEOUT_SECONDS=1)
+    # Answers go to a file: the pool's threads log to stdout while the main thread prints,
+    # and a log line can land between print()'s separate writes.
+    answers = tmp_path / "answers.json"
     code = ("import django, json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'songhub.settings';"
             " django.setup(); from django.test import Client; c = Client(raise_request_exception"
             "=False, HTTP_HOST='localhost')\n"
+            "lines = []\n"
             "for accept in ('application/json', 'text/html'):\n"
             "    r = c.get('/api/songs/search?q=x', HTTP_ACCEPT=accept)\n"
-            "    print('RESULT', json.dumps([r.status_code, r.get('Retry-After'), "
-            "r.content.decode()]))\n")
+            "    lines.append([r.status_code, r.get('Retry-After'), r.content.decode()])\n"
+            f"open({str(answers)!r}, 'w').write(json.dumps(lines))\n")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                             text=True, timeout=60)
-    lines = [json.loads(ln[7:]) for ln in result.stdout.splitlines() if ln.startswith("RESULT ")]
-    assert len(lines) == 2, result.stderr[-2000:]
+    assert answers.exists(), result.stdout[-2000:] + result.stderr[-2000:]
+    lines = json.loads(answers.read_text())
+    assert len(lines) == 2, lines
     (api_status, api_retry, api_body), (page_status, _, page_body) = lines
     assert (api_status, api_retry) == (503, "5")
     assert json.loads(api_body)["error"]["code"] == "database_unavailable"
