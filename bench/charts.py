@@ -123,16 +123,24 @@ def main():
 
     from charts.storage.webdav import PROPFIND_BODY
 
-    start = time.perf_counter()
-    listing = requests.request("PROPFIND", f"{url}/CloneHero/Songs", data=PROPFIND_BODY,
-                               headers={"Depth": "infinity"}, auth=(USER, PASSWORD), timeout=600)
-    print(f"floor: the server's own Depth: infinity listing of Songs takes "
-          f"{time.perf_counter() - start:.2f} s ({len(listing.content) / 2**20:.1f} MB of XML)")
+    def floor(depth: str, path: str = "CloneHero/Songs") -> None:
+        start = time.perf_counter()
+        listing = requests.request("PROPFIND", f"{url}/{path}", data=PROPFIND_BODY,
+                                   headers={"Depth": depth}, auth=(USER, PASSWORD), timeout=600)
+        print(f"floor: the server's own Depth: {depth} PROPFIND of {path} takes "
+              f"{time.perf_counter() - start:.2f} s ({len(listing.content) / 2**10:.0f} KB of XML)")
+
+    # the server computes each folder's ETag from everything below it, as Nextcloud propagates
+    # them: the floors include that cost
+    for depth in ("infinity", "1", "0"):
+        floor(depth)
+    floor("infinity", "CloneHero/Songs/Artist 1")
     timed(f"cold sync of {args.folders} folders")
     timed("no-change re-sync")
     target = songs / "Artist 1" / "Song 1_00000001" / "song.ini"
     target.write_bytes(target.read_bytes().replace(b"Song 1", b"Song One"))
     timed("one changed folder")
+    timed("full walk, nothing changed (sync_charts --full)", full=True)
 
     data = chart_bytes(random.Random(1), 150)
     runs = []

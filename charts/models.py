@@ -57,6 +57,18 @@ class Chart(models.Model):
         return f"{self.artist} – {self.title}"
 
 
+class FolderEtag(models.Model):
+    """The ETag the storage reported for the Songs folder and each folder directly in it at the
+    last sync that read them completely. Nextcloud changes a folder's ETag whenever anything
+    below it changes, so a sync only walks the folders whose ETag moved (`charts.sync`)."""
+
+    path = models.CharField(max_length=1000, unique=True)
+    etag = models.CharField(max_length=200)
+
+    def __str__(self):
+        return f"{self.path} @ {self.etag}"
+
+
 class ChartSyncRun(LeasedRun):
     """One library sync (command, beat task, CronJob or the API)."""
 

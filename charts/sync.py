@@ -1,7 +1,10 @@
 """Library sync: the Songs folder on the storage → `Chart` rows.
 
 Walk the Songs folder once (PROPFIND `Depth: infinity`, or level by level), group files by
-folder, and keep every folder that holds a song.ini or a chart file. A folder's signature is a
+folder, and keep every folder that holds a song.ini or a chart file. On a storage whose folder
+ETags propagate (Nextcloud), a re-sync reads the Songs folder's ETag first and stops there when
+it did not move; otherwise it lists the folders directly in Songs and walks only those whose ETag
+moved (`discover_changes`), keeping the rows below the others as they are. A folder's signature is a
 hash of its listing (names, etags, sizes, dates): only folders whose signature changed since the
 last run are downloaded (song.ini and the chart file, nothing else) and parsed, in parallel.
 Rows are upserted in batches; rows whose folders vanished are purged (unless `purge=False`).
@@ -29,13 +32,13 @@ from . import storage as storage_mod
 from .folders import (
     CHART_MAX_BYTES, INI_MAX_BYTES, describe_blobs, describe_folder, is_song_folder, wanted_files,
 )
-from .models import Chart, ChartSyncRun
+from .models import Chart, ChartSyncRun, FolderEtag
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
 DOWNLOAD_THREADS = 8
-WINDOW = 256  # folders downloaded, then parsed, at a time
+WINDOW = 256  # folders downloaded and parsed together (two windows in flight)
 PARSE_PROCESSES_FROM = 200  # changed folders from which parsing uses every CPU
 UPSERT_FIELDS = ["title", "artist", "album", "genre", "year", "charter", "search_text",
                  "song_length_ms", "chart_length_ms", "preview_start_ms", "diffs",
@@ -80,14 +83,75 @@ def signature(entries) -> str:
 
 def discover(storage, songs_root: str) -> dict[str, list]:
     """folder path → its direct file entries, for every song folder below `songs_root`."""
+    return song_folders(storage.walk(songs_root), songs_root)
+
+
+def song_folders(entries, songs_root: str) -> dict[str, list]:
     by_folder: dict[str, list] = defaultdict(list)
-    for entry in storage.walk(songs_root):
+    for entry in entries:
         if not entry.is_dir and not entry.name.endswith((".tmp", ".part")):
             by_folder[entry.parent].append(entry)
     # the Songs folder itself is never a song folder: deleting that "chart" would empty the
     # whole library
     return {path: files for path, files in by_folder.items()
             if path != songs_root and is_song_folder([f.name for f in files])}
+
+
+@dataclass
+class Discovery:
+    """What a walk found: song folders in the parts it read, the top-level folders (or the
+    Songs folder itself) it skipped because their ETag did not move, and the ETags to record."""
+
+    folders: dict[str, list]
+    skipped: set[str] = field(default_factory=set)
+    etags: dict[str, str] = field(default_factory=dict)
+
+    def keeps(self, songs_root: str, path: str) -> bool:
+        """Whether a known song folder lies in a part of the tree this walk skipped."""
+        if songs_root in self.skipped:
+            return True
+        top = path[len(songs_root) + 1:].split("/", 1)[0]
+        return f"{songs_root}/{top}" in self.skipped
+
+
+# a re-sync walks the changed top-level folders one by one up to this share of them; above it
+# (a first sync, a big import) one walk of the whole Songs folder is cheaper
+WALK_ALL_FROM = 0.25
+
+
+def discover_changes(storage, songs_root: str, known: dict[str, str]) -> Discovery:
+    """Like `discover`, but reads only what changed since the ETags in `known` were recorded."""
+    root = storage.stat(songs_root)
+    if root.etag and known.get(songs_root) == root.etag:
+        return Discovery({}, skipped={songs_root})
+    children = storage.list(songs_root)
+    tops = [c for c in children if c.is_dir]
+    moved = [c for c in tops if not c.etag or known.get(c.path) != c.etag]
+    etags = {c.path: c.etag for c in (root, *tops) if c.etag}
+    if len(moved) > max(8, WALK_ALL_FROM * len(tops)):
+        return Discovery(discover(storage, songs_root), etags=etags)
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+        entries = [e for walked in pool.map(lambda c: list(storage.walk(c.path)), moved)
+                   for e in walked]
+    return Discovery(song_folders(entries, songs_root),
+                     skipped={c.path for c in tops} - {c.path for c in moved}, etags=etags)
+
+
+def record_etags(discovery: Discovery, songs_root: str, unsettled: list[str]) -> None:
+    """Keep the ETags of what this sync settled: an unsettled song folder keeps its top-level
+    folder (and Songs) unrecorded, so the next sync reads it again."""
+    if songs_root in discovery.skipped:
+        return
+    etags = dict(discovery.etags)
+    for path in unsettled:
+        etags.pop(songs_root, None)
+        etags.pop(f"{songs_root}/{path[len(songs_root) + 1:].split('/', 1)[0]}", None)
+    with transaction.atomic():
+        FolderEtag.objects.exclude(path__in=etags).delete()
+        FolderEtag.objects.bulk_create(
+            [FolderEtag(path=path, etag=etag) for path, etag in etags.items()],
+            update_conflicts=True, unique_fields=["path"], update_fields=["etag"],
+            batch_size=BATCH)
 
 
 def queue(trigger: str, dry_run: bool = False, purge: bool = True) -> ChartSyncRun:
@@ -101,13 +165,13 @@ def queue(trigger: str, dry_run: bool = False, purge: bool = True) -> ChartSyncR
 
 
 def run(trigger: str = "cli", dry_run: bool = False, purge: bool = True,
-        progress=None) -> tuple[ChartSyncRun, SyncReport]:
+        progress=None, full: bool = False) -> tuple[ChartSyncRun, SyncReport]:
     """Record a run and execute it now (the command and the beat task call this)."""
     runs.reap_stale(ChartSyncRun)
     record = ChartSyncRun.objects.create(trigger=trigger, dry_run=dry_run, purge=purge,
                                          status=ChartSyncRun.Status.RUNNING,
                                          owner=runs.owner_name())
-    return record, execute(record, progress)
+    return record, execute(record, progress, full)
 
 
 def claim(run_id: int) -> ChartSyncRun | None:
@@ -118,12 +182,14 @@ def claim(run_id: int) -> ChartSyncRun | None:
     return ChartSyncRun.objects.get(pk=run_id)
 
 
-def execute(record: ChartSyncRun, progress=None) -> SyncReport:
-    """Run the sync for a RUNNING record and finish the record, whatever happens."""
+def execute(record: ChartSyncRun, progress=None, full: bool = False) -> SyncReport:
+    """Run the sync for a RUNNING record and finish the record, whatever happens. `full` walks
+    the whole Songs folder even where folder ETags say nothing changed."""
     report = SyncReport()
     try:
         with runs.heartbeat(record), locks.exclusive(LOCK):
-            sync_library(report, dry_run=record.dry_run, purge=record.purge, progress=progress)
+            sync_library(report, dry_run=record.dry_run, purge=record.purge, progress=progress,
+                         full=full)
     except locks.Busy as exc:
         report.fatal = str(exc)
     except storage_mod.StorageError as exc:
@@ -144,22 +210,29 @@ def execute(record: ChartSyncRun, progress=None) -> SyncReport:
 
 
 def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
-                 progress=None, storage=None) -> SyncReport:
+                 progress=None, storage=None, full: bool = False) -> SyncReport:
     storage = storage or storage_mod.get_storage()
     songs_root = storage_mod.folder("songs")
     try:
-        folders = discover(storage, songs_root)
+        if storage.propagates_etags:
+            known_etags = {} if full else dict(FolderEtag.objects.values_list("path", "etag"))
+            discovery = discover_changes(storage, songs_root, known_etags)
+        else:
+            discovery = Discovery(discover(storage, songs_root))
     except storage_mod.NotFound:
         if dry_run:
             raise storage_mod.StorageError(f"the songs folder {songs_root!r} does not exist") \
                 from None
         storage.mkdir(songs_root)  # a new, empty library
-        folders = {}
-    report.synced = len(folders)
+        discovery = Discovery({})
+    folders = discovery.folders
     known = dict(Chart.objects.values_list("remote_path", "folder_etag"))
+    kept = {path for path in known if path not in folders
+            and discovery.skipped and discovery.keeps(songs_root, path)}
+    report.synced = len(folders) + len(kept)
     signatures = {path: signature(files) for path, files in folders.items()}
     changed = [p for p in folders if known.get(p) != signatures[p]]
-    report.unchanged = len(folders) - len(changed)
+    report.unchanged = report.synced - len(changed)
     if progress:
         progress("read", 0, len(changed))
 
@@ -179,9 +252,15 @@ def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
     batch: list[Chart] = []
     done = 0
     with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool, parser_pool(len(changed)) as parsers:
-        for window in _chunks(changed, WINDOW):  # bounds the bytes held in memory
-            downloads = {pool.submit(fetch, path): path for path in window}
-            parsing = []
+        def start(window):
+            return {pool.submit(fetch, path): path for path in window}
+
+        # two windows at a time bound the bytes held in memory; the next window downloads
+        # while this one is parsed, so the network and the parsers overlap
+        windows = list(_chunks(changed, WINDOW))
+        ahead = start(windows[0]) if windows else {}
+        for i in range(len(windows)):
+            downloads, parsing = ahead, []
             for future in as_completed(downloads):
                 path = downloads[future]
                 try:
@@ -192,6 +271,7 @@ def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
                     continue
                 report.downloads += len(blobs)
                 parsing.append((path, parsers.submit(describe_blobs, names, blobs)))
+            ahead = start(windows[i + 1]) if i + 1 < len(windows) else {}
             for path, future in parsing:
                 fields = future.result()
                 if path in known:
@@ -207,7 +287,7 @@ def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
                 _upsert(batch, dry_run)
                 batch = []
     _upsert(batch, dry_run)
-    gone = set(known) - set(folders)
+    gone = set(known) - set(folders) - kept
     if purge and gone:
         report.purged = len(gone)
         if not dry_run:
@@ -215,6 +295,10 @@ def sync_library(report: SyncReport, dry_run: bool = False, purge: bool = True,
                 Chart.objects.filter(remote_path__in=chunk).delete()
     if not dry_run and (changed or report.purged):
         mark_duplicates()
+    if not dry_run and storage.propagates_etags:
+        # failed folders, and vanished ones whose rows were kept, must be read again next time
+        unsettled = [e["folder"] for e in report.errors] + ([] if purge else sorted(gone))
+        record_etags(discovery, songs_root, unsettled)
     report.requests = dict(getattr(storage, "counts", {}))
     return report
 

@@ -473,6 +473,9 @@ NEXTCLOUD_USERNAME = env.str("NEXTCLOUD_USERNAME", default="")
 NEXTCLOUD_PASSWORD = _secret("NEXTCLOUD_PASSWORD")
 NEXTCLOUD_REMOTE_PATH = env.str("NEXTCLOUD_REMOTE_PATH", default="CloneHero").strip("/")
 NEXTCLOUD_TIMEOUT_SECONDS = env.float("NEXTCLOUD_TIMEOUT_SECONDS", default=30.0)
+# Nextcloud changes a folder's ETag when anything below it changes, so a sync can skip every
+# folder whose ETag stayed; set 0 for a WebDAV server that does not do that (docs/charts.md)
+NEXTCLOUD_ETAG_PROPAGATION = _bool("NEXTCLOUD_ETAG_PROPAGATION", default=True)
 try:
     NEXTCLOUD_FOLDERS = json.loads(env.str("NEXTCLOUD_FOLDERS", default="") or "{}")
 except ValueError:

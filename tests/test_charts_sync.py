@@ -39,6 +39,7 @@ def test_it_adds_every_song_folder(library):
 
 def test_big_syncs_parse_in_worker_processes(library, monkeypatch):
     monkeypatch.setattr(sync, "PARSE_PROCESSES_FROM", 1)
+    monkeypatch.setattr(sync, "WINDOW", 1)  # one window downloads while the last is parsed
     _run, report = sync.run()
     assert report.added == 3 and report.downloads == 6  # song.ini + notes.chart each
     assert Chart.objects.get(title="Two").note_counts == {"guitar": {"expert": 48}}
@@ -59,6 +60,60 @@ def test_it_rereads_only_the_changed_folder(library, webdav):
     _run, report = sync.run()
     assert (report.updated, report.unchanged, report.downloads) == (1, 2, 2)
     assert Chart.objects.filter(title="Two (Live)").count() == 1
+
+
+def test_a_resync_with_nothing_changed_reads_only_the_songs_folders_etag(library, webdav):
+    """Nextcloud changes a folder's ETag when anything below it changes (the fake does too)."""
+    sync.run()
+    webdav.reset_counts()
+    _run, report = sync.run()
+    assert report.summary() == {"synced": 3, "added": 0, "updated": 0, "unchanged": 3,
+                                "purged": 0, "failed": 0}
+    assert dict(webdav.counts) == {"PROPFIND": 1} and report.downloads == 0
+
+
+def test_a_resync_walks_only_the_top_folders_whose_etag_moved(library, webdav):
+    import shutil
+
+    for i in range(10):  # untouched artists: their folders are skipped, their rows kept
+        make_song_folder(library / f"Artist {i}" / f"Song_{i:04x}", f"Song {i}", f"Artist {i}")
+    sync.run()
+    (library / "Band" / "Two_bbbb" / "song.ini").write_text(song_ini("Two (Live)", "Band"))
+    shutil.rmtree(library / "Other")
+    make_song_folder(library / "New" / "Four_eeee", "Four", "New")
+    webdav.reset_counts()
+    _run, report = sync.run()
+    assert report.summary() == {"synced": 13, "added": 1, "updated": 1, "unchanged": 11,
+                                "purged": 1, "failed": 0}
+    # Songs (depth 0 and 1), then Band and New only; song.ini + notes.chart of two folders
+    assert webdav.counts["PROPFIND"] == 4 and report.downloads == 4
+    assert set(Chart.objects.values_list("title", flat=True)) == {
+        "One", "Two (Live)", "Four", *(f"Song {i}" for i in range(10))}
+
+
+def test_a_folder_that_failed_is_read_again_by_the_next_sync(library, webdav):
+    sync.run()
+    (library / "Band" / "Two_bbbb" / "song.ini").write_text(song_ini("Two (Live)", "Band"))
+    webdav.fail_next("GET", 404, times=1)  # the folder changed again while we read it
+    _run, report = sync.run()
+    assert report.failed == 1
+    _run, report = sync.run()
+    assert (report.failed, report.updated) == (0, 1)
+    assert Chart.objects.filter(title="Two (Live)").exists()
+
+
+def test_full_walks_everything_and_servers_without_folder_etags_still_sync(library, webdav,
+                                                                           settings):
+    sync.run()
+    webdav.reset_counts()
+    _run, report = sync.run(full=True)
+    # Songs (depth 0 and 1), then both of its folders
+    assert report.unchanged == 3 and webdav.counts["PROPFIND"] == 4
+    settings.NEXTCLOUD_ETAG_PROPAGATION = False  # a plain WebDAV server: one walk, every time
+    (library / "Band" / "Two_bbbb" / "song.ini").write_text(song_ini("Two (Live)", "Band"))
+    webdav.reset_counts()
+    _run, report = sync.run()
+    assert (report.updated, report.unchanged) == (1, 2) and webdav.counts["PROPFIND"] == 1
 
 
 def test_it_purges_vanished_folders_unless_told_not_to(library):

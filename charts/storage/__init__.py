@@ -21,7 +21,8 @@ def get_storage(timeout: float | None = None, attempts: int = 4) -> Storage:
         return WebDAVStorage(settings.NEXTCLOUD_URL, settings.NEXTCLOUD_USERNAME,
                              settings.NEXTCLOUD_PASSWORD, settings.NEXTCLOUD_REMOTE_PATH,
                              timeout=timeout or settings.NEXTCLOUD_TIMEOUT_SECONDS,
-                             attempts=attempts)
+                             attempts=attempts,
+                             propagates_etags=settings.NEXTCLOUD_ETAG_PROPAGATION)
     return LocalStorage(settings.CHARTS_DIR or settings.SONG_DATA_DIR / "charts")
 
 

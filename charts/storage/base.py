@@ -122,6 +122,8 @@ class Storage:
     """The interface. Backends implement the methods that raise NotImplementedError."""
 
     name = "base"
+    # True when a folder's ETag changes whenever anything below it changes (Nextcloud)
+    propagates_etags = False
 
     def describe(self) -> dict:
         raise NotImplementedError

@@ -41,7 +41,8 @@ class WebDAVStorage(Storage):
     name = "webdav"
 
     def __init__(self, url: str, username: str = "", password: str = "", remote_path: str = "",
-                 timeout: float = 30.0, attempts: int = 4, backoff: float = 0.25):
+                 timeout: float = 30.0, attempts: int = 4, backoff: float = 0.25,
+                 propagates_etags: bool = False):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise StorageError(f"NEXTCLOUD_URL must be an http(s) URL, got {url!r}")
@@ -52,6 +53,7 @@ class WebDAVStorage(Storage):
         self.timeout = timeout
         self.attempts = attempts
         self.backoff = backoff
+        self.propagates_etags = propagates_etags
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=WALK_THREADS * 2)
         self.session.mount("http://", adapter)

@@ -1,23 +1,58 @@
 """A real WebDAV server on loopback: wsgidav serving a folder through cheroot, Basic auth.
 
+Folder ETags behave as Nextcloud's: a folder's ETag changes whenever anything below it changes
+(wsgidav's own folders have none). `propagate_etags=False` serves folders without ETags, as
+plain WebDAV servers do.
+
 `fail_next(method, status, times)` makes the next requests of one method answer an error
 (to exercise retries and error mapping); `counts` records requests per method.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 from collections import Counter
 
 from cheroot import wsgi
+from wsgidav.fs_dav_provider import FilesystemProvider, FolderResource
 from wsgidav.wsgidav_app import WsgiDAVApp
 
 USER, PASSWORD = "songhub", "webdav-pw-1"
 
 
+def tree_digest(folder: str, memo: dict) -> str:
+    """A hash of every name, size and modification time below `folder`; `memo` holds the
+    folders already hashed while answering one request (each folder is read once)."""
+    if folder not in memo:
+        digest = hashlib.md5()
+        with os.scandir(folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                st = entry.stat(follow_symlinks=False)
+                digest.update(f"{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                if entry.is_dir(follow_symlinks=False):
+                    digest.update(tree_digest(entry.path, memo).encode())
+        memo[folder] = digest.hexdigest()
+    return memo[folder]
+
+
+class PropagatingFolder(FolderResource):
+    def get_etag(self):
+        return tree_digest(self._file_path, self.environ.setdefault("fake.digests", {}))
+
+
+class PropagatingProvider(FilesystemProvider):
+    def get_resource_inst(self, path: str, environ: dict):
+        resource = super().get_resource_inst(path, environ)
+        if isinstance(resource, FolderResource):
+            return PropagatingFolder(resource.path, environ, resource._file_path)
+        return resource
+
+
 class FakeWebDAV:
     def __init__(self, root, user: str = USER, password: str = PASSWORD,
-                 allow_infinity: bool = True):
+                 allow_infinity: bool = True, propagate_etags: bool = True):
         self.root = root
         self.counts: Counter = Counter()
         self.failures: dict[str, list[int]] = {}
@@ -25,7 +60,8 @@ class FakeWebDAV:
         self.refuse_move = False
         config = {
             "host": "127.0.0.1", "port": 0,
-            "provider_mapping": {"/dav": str(root)},
+            "provider_mapping": {"/dav": PropagatingProvider(str(root), fs_opts={}) if propagate_etags
+                                 else str(root)},
             "simple_dc": {"user_mapping": {"*": {user: {"password": password}}}},
             "http_authenticator": {"accept_basic": True, "accept_digest": False,
                                    "default_to_digest": False, "trusted_auth_header": None},

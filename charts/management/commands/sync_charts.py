@@ -22,6 +22,9 @@ class Command(BaseCommand):
                             help="Read and report; write nothing to the database.")
         parser.add_argument("--no-purge", action="store_true",
                             help="Keep rows whose folders are gone.")
+        parser.add_argument("--full", action="store_true",
+                            help="Walk the whole Songs folder, also where the folder ETags say "
+                                 "nothing changed.")
         parser.add_argument("--trigger", default="cli", choices=["cli", "cron", "beat"],
                             help="Recorded on the run.")
 
@@ -29,7 +32,8 @@ class Command(BaseCommand):
         progress, bar = reporter(self.stdout, self.stderr, opts["verbosity"])
         with bar:
             record, report = sync.run(trigger=opts["trigger"], dry_run=opts["dry_run"],
-                                      purge=not opts["no_purge"], progress=progress)
+                                      purge=not opts["no_purge"], progress=progress,
+                                      full=opts["full"])
         for error in report.errors[:50]:
             self.stderr.write(f"  failed: {error['folder']}: {error['message']}")
         if report.fatal:
