@@ -66,13 +66,29 @@ def parse(data: bytes) -> ChartData:
     return result
 
 
-_SECTION = re.compile(r"^[ \t]*\[([^\]\r\n]+)\][ \t]*\r?$", re.M)
-_NOTE = re.compile(r"^[ \t]*(\d+)[ \t]*=[ \t]*N[ \t]+(\d+)(?:[ \t]+(\d+))?", re.M)
-_PHRASE = re.compile(r"^[ \t]*\d+[ \t]*=[ \t]*S[ \t]+2\b", re.M)
+# Every pattern starts at a line's "\n": the regex engine then jumps from newline to newline
+# instead of trying a match at each character, which was most of the parse time.
+_SECTION = re.compile(r"\n[ \t]*\[([^\]\r\n]+)\][ \t]*\r?(?=\n|$)")
+_NOTE = re.compile(r"\n[ \t]*(\d+)[ \t]*=[ \t]*N[ \t]+(\d+)(?:[ \t]+(\d+))?")
+# star power: search for the rare "S 2" (a pattern that starts with a literal is found by a
+# fast scan), then check that its line is `tick = S 2 ...`
+_PHRASE = re.compile(r"S[ \t]+2\b")
+_EVENT_HEAD = re.compile(r"[ \t]*\d+[ \t]*=[ \t]*")
+# the tick of each gem, flags (see FLAGS) left out: a set of these is the note count
+_GEM_TICK = {kind: re.compile(r"\n[ \t]*(\d+)[ \t]*=[ \t]*N[ \t]+(?!(?:%s)\b)\d+"
+                              % "|".join(str(n) for n in sorted(numbers)))
+             for kind, numbers in FLAGS.items()}
+TAIL_CHARS = 4096  # the end of a track's text (about 250 notes), where its last notes are
+
+
+def _phrases(body: str) -> int:
+    return sum(1 for m in _PHRASE.finditer(body)
+               if _EVENT_HEAD.fullmatch(body, body.rfind("\n", 0, m.start()) + 1, m.start()))
 
 
 def _sections(text: str) -> dict[str, str]:
     """Section name → its body text (a later duplicate section is appended to the first)."""
+    text = "\n" + text
     found = list(_SECTION.finditer(text))
     sections: dict[str, str] = {}
     for i, match in enumerate(found):
@@ -138,17 +154,17 @@ def _parse(data: bytes, result: ChartData) -> None:
         if track is None:
             continue
         instrument, difficulty = track
-        flags = FLAG_TEXT["drums" if instrument == "drums" else
-                          "ghl" if instrument.endswith("ghl") else "five"]
-        # findall runs in C; the comprehension below is the only per-note Python work
-        notes = [n for n in _NOTE.findall(body) if n[1] not in flags]
-        ticks = {n[0] for n in notes}
-        if notes:  # editors write notes in tick order: the end is among the last ones
-            note_end = max(note_end, max(int(t) + int(length or 0)
-                                         for t, _f, length in notes[-256:]))
+        kind = "drums" if instrument == "drums" else "ghl" if instrument.endswith("ghl") else "five"
+        # the patterns run in C; no Python work per note
+        ticks = set(_GEM_TICK[kind].findall(body))
+        if ticks:  # editors write notes in tick order: the end is among the last ones
+            tail = body[max(0, body.rfind("\n", 0, max(0, len(body) - TAIL_CHARS))):]
+            note_end = max(note_end, max((int(t) + int(length or 0)
+                                          for t, fret, length in _NOTE.findall(tail)
+                                          if fret not in FLAG_TEXT[kind]), default=0))
         result.add_count(result.notes, instrument, difficulty, len(ticks))
         result.add_count(result.star_power, instrument, difficulty,
-                         len(_PHRASE.findall(body)))
+                         _phrases(body))
         if not ticks:
             result.empty.append(f"{instrument}/{difficulty}")
     end = note_end or last_tick
