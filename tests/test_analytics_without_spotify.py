@@ -104,7 +104,9 @@ def test_linking_spotify_later_keeps_the_same_listener(client, dana, spotify, tm
     assert linked.pk == listener.pk and linked.spotify_id == "dana-sp" and linked.enabled
     assert ListeningEvent.objects.filter(listener=linked).count() == 1  # imports kept
     spotify.add_track(f"{1:022d}", "Song 1", [("a" * 22, "Band")])
-    spotify.play("dana-sp", f"{1:022d}", "2026-11-21T10:00:00.000Z")
+    # after the export's play (3 days ago): polling reads only what came after the last play
+    spotify.play("dana-sp", f"{1:022d}",
+                 (timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
     poll_history(SpotifyClient(linked), linked)
     assert list(Track.objects.get(pk=f"{1:022d}").artists.values_list("id", flat=True)) == \
         ["a" * 22]  # Spotify's artist replaced the export's name

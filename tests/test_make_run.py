@@ -23,36 +23,30 @@ def get(url):
         return response.status, response.read()
 
 
-def test_embedded_songhub_serves_songs_health_and_a_worker_then_stops_cleanly(tmp_path):
+def test_embedded_songhub_serves_songs_and_prints_the_password_last_then_stops_cleanly(tmp_path):
+    """One `runall` (each start costs the suite ~40 s): pages and static files are served, the
+    admin password is printed once, in a box, after the worker's banner, and Ctrl-C stops
+    web, worker and beat, the worker unregistering its heartbeat."""
     env = embedded_env(tmp_path)
     demo = make_run_setup(env)
     assert "5 added" in demo and "Password:" not in demo
+    pending = tmp_path / "data" / ".admin-password"
+    assert pending.exists() and pending.stat().st_mode & 0o077 == 0
     runall = RunAll(env, tmp_path / "runall.log").wait_ready()
     try:
         status, body = get(f"{runall.url}/")
         assert status == 200 and b'id="song-count">5<' in body
         status, body = get(f"{runall.url}/static/css/songhub.css")
         assert status == 200 and b"--bg" in body
-        runall.wait_for("Password:")
-    finally:
-        output = runall.stop()
-    assert "Stopped web, worker and beat." in output
-    assert "unregistered" in output  # the worker removed its heartbeat row on the way out
-
-
-def test_the_admin_password_is_printed_last_in_a_box_and_once(tmp_path):
-    env = embedded_env(tmp_path)
-    make_run_setup(env)
-    pending = tmp_path / "data" / ".admin-password"
-    assert pending.exists() and pending.stat().st_mode & 0o077 == 0
-    runall = RunAll(env, tmp_path / "runall.log").wait_ready()
-    try:
         runall.wait_for("changepassword admin")
         time.sleep(2)  # anything printed after the box would show up now
     finally:
         output = runall.stop()
+    assert "Stopped web, worker and beat." in output
+    assert "unregistered" in output  # the worker removed its heartbeat row on the way out
     box = re.search(r"^\+-+\+\n(?:\|.*\|\n)+\+-+\+$", output, re.M)
     assert box, output[-3000:]
+    assert output.count("Password:") == 1
     password = re.search(r"Password: +(\S+)", box.group()).group(1)
     assert f"Songhub is up: {runall.url}/" in box.group()
     assert "manage.py changepassword admin" in box.group()
