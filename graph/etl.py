@@ -236,7 +236,9 @@ def _derive_gold(setlist_ids: list[int] | None) -> int:
                 cursor.execute("INSERT INTO graph_transition (from_track_id, to_track_id, "
                                "occurrences, setlists, djs, first_seen, last_seen) "
                                + AGGREGATE.format(where=""))
-            cursor.execute("ANALYZE graph_transition")
+            # graph_track too: the link triggers set `attributed` after its last ANALYZE, and a
+            # planner that thinks no track is attributed nests loops over 10^6 edges (minutes)
+            cursor.execute("ANALYZE graph_transition, graph_track")
             cursor.execute(ALL_DEGREES)
             return touched
         cursor.execute(CLEAR_OCCURRENCES.format(scope=scope), params)
