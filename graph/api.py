@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import connection
 from django.http import HttpResponse
 from ninja import Path, Query, Router, Schema, Status
+from pydantic_core import to_json
 
 from songhub.api import LOGGED_IN, DictOut, Error, staff_refusal
 from songhub.http import json_error
@@ -20,6 +21,7 @@ from .models import Setlist, TargetTrackSearch
 router = Router(tags=["graph"])
 ID = Path(..., ge=0, le=2**62)
 BIG = 2**62
+JSON = "application/json; charset=utf-8"
 
 
 class Artist(DictOut):
@@ -147,10 +149,14 @@ def graph(request, seed: int | None = Query(None, ge=1, le=BIG),
           limit: int = Query(200, ge=1, le=5000)):
     if refused := _unavailable():
         return refused
-    if seed is not None and not queries.nodes([seed]):
+    result = queries.graph(queries.GraphParams(seed=seed, depth=depth, min_count=min_count,
+                                               limit=limit))
+    if result is None:
         return json_error("not_found", f"No graph track {seed}.", 404)
-    return queries.graph(queries.GraphParams(seed=seed, depth=depth, min_count=min_count,
-                                             limit=limit))
+    # Up to thousands of nodes and edges, built in one place (graph.queries) in GraphOut's
+    # shape: encoded straight to JSON, not validated again on the way out (10 of ~45 ms at
+    # limit 500; tests/test_graph_api.py checks the shape).
+    return HttpResponse(to_json(result), content_type=JSON)
 
 
 @router.get("api/graph/tracks/search", response={200: Items, 400: Error, **UNAVAILABLE},

@@ -31,13 +31,13 @@ def _rows(sql: str, params) -> list[tuple]:
         return cursor.fetchall()
 
 
+# One row per (node, valid artist), primary artists first: a plain join, cheaper than
+# aggregating each node's artists in a subquery (bench/graph.py).
 NODES = """
-SELECT n.id, n.title, n.camelot, n.bpm, n.spotify_id, n.degree, a.names, a.roles
-FROM graph_nodes n LEFT JOIN LATERAL (
-    SELECT array_agg(a.name ORDER BY a.role <> 'primary', a.position) AS names,
-           array_agg(a.role ORDER BY a.role <> 'primary', a.position) AS roles
-    FROM graph_node_artists a WHERE a.track_id = n.id) a ON true
-WHERE n.id = ANY(%s)"""
+SELECT n.id, n.title, n.camelot, n.bpm, n.spotify_id, n.degree, a.name, a.role
+FROM graph_nodes n LEFT JOIN graph_node_artists a ON a.track_id = n.id
+WHERE n.id = ANY(%s)
+ORDER BY n.id, a.role <> 'primary', a.position"""
 
 
 def nodes(ids: list[int]) -> dict[int, dict]:
@@ -46,21 +46,23 @@ def nodes(ids: list[int]) -> dict[int, dict]:
     pass the rule is dropped here too."""
     if not ids:
         return {}
-    result = {}
-    for track_id, title, camelot, bpm, spotify_id, degree, names, roles in _rows(NODES, [ids]):
-        node = {"id": track_id, "title": title,
-                "artists": [{"name": name, "role": role} for name, role in zip(names or (), roles or ())],
-                "camelot": camelot, "bpm": bpm, "spotify_id": spotify_id, "degree": degree}
-        if valid_node(node):
-            result[track_id] = node
-    return result
+    built: dict[int, dict] = {}
+    for track_id, title, camelot, bpm, spotify_id, degree, name, role in _rows(NODES, [ids]):
+        node = built.get(track_id)
+        if node is None:
+            node = built[track_id] = {"id": track_id, "title": title, "artists": [],
+                                      "camelot": camelot, "bpm": bpm, "spotify_id": spotify_id,
+                                      "degree": degree}
+        if name is not None:
+            node["artists"].append({"name": name, "role": role})
+    return {track_id: node for track_id, node in built.items() if valid_node(node)}
 
 
 def valid_node(node: dict) -> bool:
     """The API's own check of the artist rule on a node about to be returned."""
-    primaries = [a["name"] for a in node.get("artists", []) if a.get("role") == ROLE_PRIMARY]
-    return bool(primaries) and all(is_valid_artist(n) for n in primaries) \
-        and is_identified_title(node.get("title"))
+    primaries = [a["name"] for a in node["artists"] if a["role"] == ROLE_PRIMARY]
+    return bool(primaries) and all(map(is_valid_artist, primaries)) \
+        and is_identified_title(node["title"])
 
 
 def _edge(row) -> dict:
@@ -79,9 +81,10 @@ SELECT e.* FROM unnest(%(frontier)s::bigint[]) AS f(id) CROSS JOIN LATERAL (
 ORDER BY e.setlists DESC, e.occurrences DESC, e.from_track_id, e.to_track_id"""
 
 
-def graph(params: GraphParams) -> dict:
+def graph(params: GraphParams) -> dict | None:
     """A neighbourhood of `seed` up to `depth` hops (both directions), or the strongest edges
     when there is no seed; at most `limit` nodes, edges with at least `min_count` setlists.
+    None when `seed` is not a valid node (found with the rest: no extra round trip).
     Each hop reads every frontier track's strongest edges, between them twice as many as
     there is room for new nodes: a hub cannot crowd its neighbours out, and no query reads
     thousands of edges only to drop the nodes beyond `limit`."""
@@ -109,6 +112,8 @@ def graph(params: GraphParams) -> dict:
                 if row[0] in seen and row[1] in seen:
                     edges[(row[0], row[1])] = _edge(row)
     found = nodes(ids)
+    if params.seed is not None and params.seed not in found:
+        return None
     return {"nodes": [found[i] for i in ids if i in found],
             "edges": [e for (a, b), e in edges.items() if a in found and b in found]}
 

@@ -45,6 +45,17 @@ def test_graph_returns_nodes_and_edges_around_a_seed(client, sets):
     assert (edge["occurrences"], edge["setlists"], edge["djs"]) == (3, 3, 2)
 
 
+def test_the_graph_answer_has_the_documented_shape(client, sets):
+    """/api/graph is encoded without ninja's output validation: its shape is checked here."""
+    from graph.api import GraphOut
+
+    response = client.get("/api/graph", {"seed": sets["Alpha"], "depth": 2})
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    body = response.json()
+    assert GraphOut.model_validate(body).model_dump(mode="json") == body
+    assert {"from", "to", "occurrences", "setlists", "djs"} == set(body["edges"][0])
+
+
 def test_depth_two_reaches_further_and_min_count_prunes(client, sets):
     body = client.get("/api/graph", {"seed": sets["Alpha"], "depth": 2}).json()
     assert {n["title"] for n in body["nodes"]} == {"Alpha", "Beta", "Gamma", "Delta", "Epsilon"}
