@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -126,9 +127,11 @@ def run_schemathesis(base_url: str, headers: dict[str, str], report: Path,
                "--report", "ndjson", "--report-ndjson-path", str(report)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
+    started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=300,
                           cwd=report.parent)  # its .schemathesis/ cache stays in tmp
-    return {"rc": done.returncode, "out": done.stdout + done.stderr}
+    return {"rc": done.returncode, "out": done.stdout + done.stderr,
+            "seconds": time.monotonic() - started}
 
 
 def figures(text: str) -> str:
@@ -176,7 +179,8 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(tmp_path, github, son
         server.stop()
     for name, run in runs.items():
         (tmp_path / f"{name.replace('/', '-')}.out").write_text(run["out"])
-        print(f"\nschemathesis ({name}), {EXAMPLES} examples/operation:\n"
+        print(f"\nschemathesis ({name}), {EXAMPLES} examples/operation, "
+              f"{run['seconds']:.0f} s:\n"
               f"{figures(run['out'])}")
         assert run["rc"] == 0, run["out"][-6000:]
     selected = [int(re.search(r"Selected: (\d+)/", run["out"]).group(1)) for run in runs.values()]
