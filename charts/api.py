@@ -36,7 +36,9 @@ ARCHIVE_SUFFIXES = (".zip", ".7z", ".rar")
 GENERATE_FIELDS = ("title", "artist", "album", "genre", "year")
 ID = Path(..., ge=0, le=2**31 - 1)
 READ = {401: Error}
-WRITE = {400: Error, 401: Error, 403: Error, 404: Error, 502: Error, 503: Error, 507: Error}
+# 409: the storage holds a file where a folder is wanted, or the reverse, or a move target
+WRITE = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 502: Error, 503: Error,
+         507: Error}
 
 
 # --- errors of the chart modules, in the one error shape --------------------------------------
