@@ -11,6 +11,8 @@ rooms must not wait for each other). Targets (#13): 1x200 p99 <= 25 ms, 20x20 p9
 Every scenario also runs against the physical floor: a bare `websockets` server in its own
 process speaking the same frames (no database, no channel layer), on the same harness and
 cores, printed beside each figure. Needs DATABASE_URL=postgres://... and REDIS_URL=redis://...
+`--web-processes 2` starts two daphnes on the same Redis layer and spreads every room's
+sockets over them round robin, as a load balancer in front of two web processes would.
 """
 
 import argparse
@@ -99,13 +101,21 @@ class Viewers:
         await asyncio.gather(*self.readers, return_exceptions=True)
 
 
-async def room_setup(server, room_id, cookie, viewers):
-    host = await open_socket(server["ws"], server["origin"], cookie)
+def pick(servers, n):
+    """The n-th connection's web process: round robin, as a load balancer spreads them."""
+    return servers[n % len(servers)]
+
+
+async def room_setup(servers, room_id, cookie, viewers):
+    """`servers`: one {ws, origin} per web process; the room's sockets are spread over them."""
+    host = await open_socket(pick(servers, room_id)["ws"], pick(servers, room_id)["origin"],
+                             cookie)
     await join(host, "controller", room_id)
     sockets = []
     for start in range(0, viewers, 50):  # connect in waves
-        batch = await asyncio.gather(*(open_socket(server["ws"], server["origin"])
-                                       for _ in range(start, min(viewers, start + 50))))
+        batch = await asyncio.gather(*(open_socket(pick(servers, room_id + 1 + n)["ws"],
+                                                   pick(servers, room_id + 1 + n)["origin"])
+                                       for n in range(start, min(viewers, start + 50))))
         await asyncio.gather(*(join(ws, "viewer", room_id, f"v{start + i}")
                                for i, ws in enumerate(batch)))
         sockets += batch
@@ -156,8 +166,8 @@ async def drain_until(ws, name):
         pass
 
 
-async def one_room(server, room_id, cookie, viewers, events):
-    host, crowd = await room_setup(server, room_id, cookie, viewers)
+async def one_room(servers, room_id, cookie, viewers, events):
+    host, crowd = await room_setup(servers, room_id, cookie, viewers)
     gc.collect()
     gc.freeze()  # keep the measuring client's own GC pauses out of the server's figures
     if os.environ.get("BENCH_PROFILE"):  # py-spy on daphne while page changes flow
@@ -185,8 +195,8 @@ async def one_room(server, room_id, cookie, viewers, events):
     return latencies, rate
 
 
-async def many_rooms(server, rooms, viewers, events):
-    setups = await asyncio.gather(*(room_setup(server, room_id, cookie, viewers)
+async def many_rooms(servers, rooms, viewers, events):
+    setups = await asyncio.gather(*(room_setup(servers, room_id, cookie, viewers)
                                     for room_id, cookie in rooms))
     latencies = []
     for n in range(events):
@@ -288,6 +298,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--events", type=int, default=100)
+    parser.add_argument("--web-processes", type=int, default=1,
+                        help="daphne processes behind the Redis layer, sockets spread over them")
     parser.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_server:
@@ -319,17 +331,18 @@ def main():
     env = {**os.environ, "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY,
            "SONG_DATA_DIR": str(data_dir), "ROOMS_MESSAGES_PER_SECOND": "100000",
            "ROOMS_MESSAGE_BURST": "100000", "LOG_LEVEL": "WARNING"}
-    server = Daphne(env, Path(tempfile.mkdtemp()) / "daphne.log").wait_ready()
+    daphnes = [Daphne(env, Path(tempfile.mkdtemp()) / "daphne.log").wait_ready()
+               for _ in range(args.web_processes)]
     floor = Floor()
-    os.environ["BENCH_DAPHNE_PID"] = str(server.process.pid)
-    urls = {"ws": f"ws://127.0.0.1:{server.port}/ws", "origin": server.url}
-    floor_urls = {"ws": f"ws://127.0.0.1:{floor.port}/", "origin": floor.url}
-    print(f"start: {load()}")
+    os.environ["BENCH_DAPHNE_PID"] = str(daphnes[0].process.pid)
+    urls = [{"ws": f"ws://127.0.0.1:{d.port}/ws", "origin": d.url} for d in daphnes]
+    floor_urls = [{"ws": f"ws://127.0.0.1:{floor.port}/", "origin": floor.url}]
+    print(f"start: {args.web_processes} daphne process(es); {load()}")
     try:
         room = host_room(0)
-        cpu_before = server_cpu(server), time.process_time()
+        cpu_before = sum(map(server_cpu, daphnes)), time.process_time()
         latencies, rate = asyncio.run(one_room(urls, *room, args.viewers, args.events))
-        cpu_after = server_cpu(server), time.process_time()
+        cpu_after = sum(map(server_cpu, daphnes)), time.process_time()
         floor_latencies, floor_rate = asyncio.run(one_room(floor_urls, 100, "", args.viewers,
                                                            args.events))
         print(f"CPU seconds: daphne {cpu_after[0] - cpu_before[0]:.1f}, "
@@ -351,7 +364,8 @@ def main():
             print(f"{count} rooms x {viewers} viewers, 50 simultaneous page changes per room: "
                   f"{figures(ms)} | floor {figures(floor_ms)} | {load()}")
     finally:
-        server.stop()
+        for daphne in daphnes:
+            daphne.stop()
         floor.stop()
 
 
