@@ -161,6 +161,49 @@ async def test_viewers_and_unallowed_controllers_are_forbidden(room, song, guest
     await controller.close()
 
 
+async def test_a_page_turn_is_refused_once_control_is_revoked_or_the_song_is_gone(room, song,
+                                                                                  guest_user):
+    """Page turns take a one-statement path (services.turn_page) that checks the permission,
+    the room and the page range itself; each refusal still gets set_page's precise error."""
+    viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Ann")
+    host_p = await db(Participant.objects.get, room=room, role="host")
+    await db(services.select_song, room.id, host_p, song.id)
+    controller = await Peer.open(guest_user, "controller", room.id)
+    participant = await db(Participant.objects.get, room=room, user=guest_user)
+    await db(services.allow_control, room.id, host_p, participant.pk, True)
+    await controller.send("set_page", {"page": 3, "request_id": "ok"})
+    ack = await controller.expect("ack", lambda p: p["request_id"] == "ok")
+    page = await viewer.expect("page_updated")
+    assert ack["result"] == {key: page[key] for key in ack["result"]}
+    assert list(page) == ["song_id", "total_pages", "current_page", "image_etag", "version",
+                          "room_version"]
+    assert (page["current_page"], page["image_etag"]) == (3, "etag1-3-k0")
+    await db(services.allow_control, room.id, host_p, participant.pk, False)
+    await controller.send("set_page", {"page": 2, "request_id": "revoked"})
+    assert (await controller.error())["error_type"] == "FORBIDDEN"
+    await controller.send("set_page", {"page": True, "request_id": "bool"})
+    assert (await controller.error())["error_type"] in ("FORBIDDEN", "VALIDATION_ERROR")
+    assert (await db(Room.objects.get, pk=room.pk)).current_page == 3
+    await viewer.close()
+    await controller.close()
+
+
+async def test_a_page_turn_is_one_statement(room, song):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def turns():
+        host_p = Participant.objects.get(room=room, role="host")
+        services.select_song(room.id, host_p, song.id)
+        with CaptureQueriesContext(connection) as queries:
+            state = services.turn_page(room.id, host_p.pk, 2)
+        assert len(queries) == 1 and state["current_page"] == 2
+        assert services.turn_page(room.id, host_p.pk, 99) is None  # set_page will say why
+        assert Room.objects.get(pk=room.pk).current_page == 2
+
+    await db(turns)
+
+
 async def test_wrong_password_is_forbidden(host):
     locked = await db(services.create_room, host, "Locked", "secret")
     peer = await Peer.open(client_type="viewer")
