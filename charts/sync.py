@@ -130,11 +130,25 @@ def discover_changes(storage, songs_root: str, known: dict[str, str]) -> Discove
     etags = {c.path: c.etag for c in (root, *tops) if c.etag}
     if len(moved) > max(8, WALK_ALL_FROM * len(tops)):
         return Discovery(discover(storage, songs_root), etags=etags)
+    vanished = set()
+
+    def walk(child):
+        try:
+            return list(storage.walk(child.path))
+        except storage_mod.NotFound:
+            # deleted or renamed since the listing (or briefly unreadable): keep its rows this
+            # time and leave it and Songs unrecorded, so the next sync reads them again
+            vanished.add(child.path)
+            return []
+
     with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
-        entries = [e for walked in pool.map(lambda c: list(storage.walk(c.path)), moved)
-                   for e in walked]
+        entries = [e for walked in pool.map(walk, moved) for e in walked]
+    for path in vanished:
+        etags.pop(path, None)
+        etags.pop(songs_root, None)
     return Discovery(song_folders(entries, songs_root),
-                     skipped={c.path for c in tops} - {c.path for c in moved}, etags=etags)
+                     skipped={c.path for c in tops} - {c.path for c in moved} | vanished,
+                     etags=etags)
 
 
 def record_etags(discovery: Discovery, songs_root: str, unsettled: list[str]) -> None:
@@ -146,8 +160,10 @@ def record_etags(discovery: Discovery, songs_root: str, unsettled: list[str]) ->
     for path in unsettled:
         etags.pop(songs_root, None)
         etags.pop(f"{songs_root}/{path[len(songs_root) + 1:].split('/', 1)[0]}", None)
+    stale = set(FolderEtag.objects.values_list("path", flat=True)) - set(etags)
     with transaction.atomic():
-        FolderEtag.objects.exclude(path__in=etags).delete()
+        for chunk in _chunks(sorted(stale), 1000):  # SQLite binds at most 32,766 values
+            FolderEtag.objects.filter(path__in=chunk).delete()
         FolderEtag.objects.bulk_create(
             [FolderEtag(path=path, etag=etag) for path, etag in etags.items()],
             update_conflicts=True, unique_fields=["path"], update_fields=["etag"],

@@ -425,6 +425,8 @@ def turn_page(room_id: int, participant_id: int, page) -> dict | None:
     the permission, the room and the page range checked by the UPDATE itself, no explicit
     lock or transaction). None when anything is off; the caller then runs `set_page`, which
     says what."""
+    if connection.vendor != "postgresql":  # UPDATE ... FROM ... RETURNING s.* is PostgreSQL's
+        return None
     if not isinstance(page, int) or isinstance(page, bool) or not -2**31 < page < 2**31:
         return None
     with connection.cursor() as cursor:

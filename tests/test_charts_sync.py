@@ -91,6 +91,36 @@ def test_a_resync_walks_only_the_top_folders_whose_etag_moved(library, webdav):
         "One", "Two (Live)", "Four", *(f"Song {i}" for i in range(10))}
 
 
+def test_a_top_folder_that_vanishes_mid_sync_does_not_empty_the_library(library, webdav,
+                                                                         monkeypatch):
+    """Renamed or deleted between the listing of Songs and its walk: its rows are kept this
+    time and the next sync reads it again (the walk's 404 once read as "no Songs folder" and
+    purged every row)."""
+    from charts.storage import NotFound
+    from charts.storage.webdav import WebDAVStorage
+
+    sync.run()
+    (library / "Band" / "Two_bbbb" / "song.ini").write_text(song_ini("Two (Live)", "Band"))
+    walk = WebDAVStorage.walk
+
+    def vanishing(self, path, *args, **kwargs):
+        if path.endswith("/Band"):
+            raise NotFound(f"{path}: 404")
+        return walk(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(WebDAVStorage, "walk", vanishing)
+    _run, report = sync.run()
+    assert not report.fatal and report.purged == 0 and Chart.objects.count() == 3
+    monkeypatch.setattr(WebDAVStorage, "walk", walk)  # it was only busy: read again next time
+    _run, report = sync.run()
+    assert report.updated == 1 and Chart.objects.filter(title="Two (Live)").exists()
+    import shutil
+
+    shutil.rmtree(library / "Band")  # really gone: purged by the sync that sees it gone
+    _run, report = sync.run()
+    assert report.purged == 2 and Chart.objects.count() == 1
+
+
 def test_a_folder_that_failed_is_read_again_by_the_next_sync(library, webdav):
     sync.run()
     (library / "Band" / "Two_bbbb" / "song.ini").write_text(song_ini("Two (Live)", "Band"))
