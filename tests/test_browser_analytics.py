@@ -142,7 +142,9 @@ def test_blank_charts_say_there_are_no_plays_in_the_range(live_server, chromium,
     note = page.locator('.empty[data-for="chart-artists"]')
     note.wait_for(state="visible")
     assert "No plays in this range" in note.inner_text() and "import" in note.inner_text()
-    assert page.locator('.empty[data-for="heatmap"]').is_visible()
+    # three independent requests fill the charts: wait for each one's answer
+    page.locator('.empty[data-for="heatmap"]').wait_for(state="visible")
+    page.locator('.empty[data-for="chart-days"]').wait_for(state="visible")
     assert not page.locator("#chart-days").is_visible()
     page.select_option("#range", "365")  # widening the range finds the old play
     page.wait_for_function("document.getElementById('chart-days').offsetHeight > 0")

@@ -118,7 +118,11 @@ def test_web_series_move_during_a_room_session(tmp_path, room, song, host):
             for _ in range(200):  # past the burst: some frames are refused
                 controller.ws.send(json.dumps(["ping", {}]))
             time.sleep(0.5)
+        deadline = time.monotonic() + 10  # the server handles the closes when it gets to them
         after = scrape(server.url + "/metrics")
+        while value(after, "songhub_ws_connections") and time.monotonic() < deadline:
+            time.sleep(0.1)
+            after = scrape(server.url + "/metrics")
     finally:
         server.stop()
 
