@@ -26,7 +26,7 @@ from django.conf import settings
 
 from songhub import metrics
 
-from . import events, guests, karaoke, services
+from . import aio, events, guests, karaoke, services
 from .events import now_ts, room_group
 
 logger = logging.getLogger(__name__)
@@ -146,12 +146,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.pinger = asyncio.create_task(self.ping_forever())
 
     async def dispatch(self, message):
-        """Room events touch no database: skip Channels' per-message close_old_connections(),
-        a thread hop per event per client that dominated fan-out time (see bench/)."""
-        if message["type"] in ("room.event", "room.presence"):
-            await getattr(self, get_handler_name(message))(message)
-        else:
-            await super().dispatch(message)
+        """Channels runs close_old_connections() before every message, on its one shared
+        thread: a thread hop per frame and per event per client, through which the commands
+        and fan-out of every room in the process queued (#13). Nothing here uses that
+        thread's connection: room_db's threads close theirs before and after each use."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def disconnect(self, code):
         metrics.WS_CONNECTIONS.dec()
@@ -164,6 +166,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                                                        self.channel_name)
             except Exception as exc:  # layer down: the subscription dies with the socket
                 logger.warning("room %s: group_discard failed: %r", self.room_id, exc)
+            await aio.release()
             await room_db(services.disconnect)(self.channel_name)
 
     # -- frames in ------------------------------------------------------------------------
@@ -230,10 +233,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if name in DISPLAY_COMMANDS and self.client_type != "display":
             raise ProtocolError("FORBIDDEN", f"{name} is a display command.",
                                 {"command": name, "client_type": self.client_type})
+        if name == "set_page":  # the hot path: one statement on the event loop when all is well
+            state = await aio.turn_page(self.room_id, self.participant.pk, payload.get("page"))
+            if state is not None:
+                return state
         return await room_db(self.run_command)(name, payload)
 
     def run_command(self, name: str, payload: dict):
-        if name == "set_page":  # the hot path: one round trip when all is well
+        if name == "set_page" and not aio.enabled():  # one round trip when all is well
             state = services.turn_page(self.room_id, self.participant.pk, payload.get("page"))
             if state is not None:
                 return state
@@ -260,6 +267,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             display_token=payload.get("display_token") or "")
         self.participant = participant
         self.room_id = participant.room_id
+        aio.hold()
         await self.send_snapshot()
         return {"room_id": self.room_id, "participant_id": participant.pk, "role": participant.role}
 

@@ -132,14 +132,19 @@ def now_ts() -> float:
     return round(time.time(), 3)
 
 
+def room_event(room_id: int, version: int, name: str, payload: dict) -> tuple[str, dict]:
+    """The group and channel-layer message for `[name, payload]` with `room_version`, the
+    frame serialised once here rather than once per connected client."""
+    payload = {**payload, "room_version": version}
+    return room_group(room_id), {"type": "room.event", "name": name, "room_version": version,
+                                 "frame": encode(name, payload)}
+
+
 def broadcast(room_id: int, version: int, name: str, payload: dict) -> None:
     """Send `[name, payload]` (with `room_version`) to everyone in the room once the current
     transaction commits."""
-    payload = {**payload, "room_version": version}
-    # serialised once here rather than once per connected client
-    message = {"type": "room.event", "name": name, "room_version": version,
-               "frame": encode(name, payload)}
-    transaction.on_commit(lambda: _deliver(room_group(room_id), message))
+    group, message = room_event(room_id, version, name, payload)
+    transaction.on_commit(lambda: _deliver(group, message))
 
 
 def notify_consumers(room_id: int, kind: str, **data) -> None:

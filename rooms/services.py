@@ -420,26 +420,37 @@ WHERE r.id = %(room)s AND r.closed_at IS NULL AND s.id = r.current_song_id
 RETURNING r.version, r.state_version, s.id, s.page_count, s.image_etag"""
 
 
+def valid_page_number(page) -> bool:
+    """An int PostgreSQL's integer column can hold (bool is not a page)."""
+    return isinstance(page, int) and not isinstance(page, bool) and -2**31 < page < 2**31
+
+
+def page_turned(room_id: int, participant_id: int, page: int, row) -> tuple[int, dict]:
+    """The room version and `page_updated` state from the row TURN_PAGE returned."""
+    version, state_version, song_id, page_count, image_etag = row
+    logger.info("room %s: page %s of song %s by participant %s", room_id, page, song_id,
+                participant_id)
+    return version, events.PageUpdated(
+        song_id=song_id, total_pages=page_count, current_page=page,
+        image_etag=page_etag(image_etag, page), version=state_version)
+
+
 def turn_page(room_id: int, participant_id: int, page) -> dict | None:
     """`set_page` in one round trip for the common case (a live room commands' hottest path:
     the permission, the room and the page range checked by the UPDATE itself, no explicit
     lock or transaction). None when anything is off; the caller then runs `set_page`, which
-    says what."""
+    says what. The consumer runs the same statement on its event loop (rooms.aio)."""
     if connection.vendor != "postgresql":  # UPDATE ... FROM ... RETURNING s.* is PostgreSQL's
         return None
-    if not isinstance(page, int) or isinstance(page, bool) or not -2**31 < page < 2**31:
+    if not valid_page_number(page):
         return None
     with connection.cursor() as cursor:
         cursor.execute(TURN_PAGE, {"room": room_id, "actor": participant_id, "page": page})
         row = cursor.fetchone()
     if row is None:
         return None
-    version, state_version, song_id, page_count, image_etag = row
-    state = events.PageUpdated(song_id=song_id, total_pages=page_count, current_page=page,
-                               image_etag=page_etag(image_etag, page), version=state_version)
+    version, state = page_turned(room_id, participant_id, page, row)
     events.broadcast(room_id, version, "page_updated", state)
-    logger.info("room %s: page %s of song %s by participant %s", room_id, page, song_id,
-                participant_id)
     return dict(state)
 
 

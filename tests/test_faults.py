@@ -60,15 +60,22 @@ def http(url, method="GET", body=None, headers=None, timeout=15.0):
 
 
 class Follower:
-    """A guest following the room over a real WebSocket."""
+    """A guest following the room over a real WebSocket (or, with a session cookie, the host
+    as a controller)."""
 
-    def __init__(self, server, room_id):
+    def __init__(self, server, room_id, cookie=None, client_type="viewer"):
         self.ws = connect(f"ws://127.0.0.1:{server.port}/ws", origin=server.url, open_timeout=10,
-                          legacy=True)
-        self.ws.send(json.dumps(["handshake", {"client_type": "viewer"}]))
+                          additional_headers={"Cookie": cookie} if cookie else None, legacy=True)
+        self.ws.send(json.dumps(["handshake", {"client_type": client_type}]))
         self.ws.send(json.dumps(["join_room", {"room_id": room_id, "request_id": "j",
                                                "name": "Follower"}]))
         self.state = self.expect("room_state")
+
+    def turn(self, page, timeout=15.0) -> bool:
+        """A page turn over the socket; True when the server acknowledged it as done."""
+        self.ws.send(json.dumps(["set_page", {"page": page, "request_id": f"turn-{page}"}]))
+        return self.expect("ack", lambda p: p["request_id"] == f"turn-{page}",
+                           timeout)["success"]
 
     def expect(self, name, where=lambda p: True, timeout=10.0):
         deadline = time.monotonic() + timeout
@@ -215,22 +222,44 @@ def test_redis_outage_keeps_health_truthful_and_recovers(stack):
                                    f"was down: {outage_mismatches[:3]}")
 
 
+def host_cookie(stack) -> str:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(stack.host)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
 def test_postgresql_outage_keeps_health_truthful_and_loses_no_committed_turn(stack):
     server, worker, follower = started_with_follower(stack)
+    controller = Follower(server, stack.room.pk, host_cookie(stack), "controller")
     turns = Turns(server, stack)
+    assert controller.turn(900) and committed_page(stack) == 900  # on the event loop (rooms.aio)
     stack.proxy.stop()
     ends = time.monotonic() + OUTAGE
+    socket_turns = []  # (page, acknowledged as done, seconds to the answer)
     while time.monotonic() < ends:
         started = time.monotonic()
         status, health = http(server.url + "/health")
         assert status == 503 and health["database"].startswith("error"), (status, health)
         assert time.monotonic() - started < 10, "/health must answer while the DB is away"
         turns()
+        if len(socket_turns) < 3:
+            started = time.monotonic()
+            page = 901 + len(socket_turns)
+            socket_turns.append((page, controller.turn(page), time.monotonic() - started))
         time.sleep(0.5)
     stack.proxy.start()
+    # a socket page turn fails with an answer, in bounded time, and commits nothing
+    assert [done for _, done, _ in socket_turns] == [False] * 3, socket_turns
+    assert max(seconds for _, _, seconds in socket_turns) < 10, socket_turns
     assert wait_for(lambda: http(server.url + "/health")[0] == 200, 30)
     assert turns() == 200
     assert follower.expect("page_updated", lambda p: p["current_page"] == turns.page)
+    assert wait_for(lambda: controller.turn(950), 15), "socket page turns never came back"
+    assert committed_page(stack) == 950
+    assert follower.expect("page_updated", lambda p: p["current_page"] == 950)
+    controller.close()
     follower.close()
     assert worker.poll() is None, "the worker died with the database"
     assert wait_for(lambda: Worker.objects.live().filter(healthy=True).exists(), 15)

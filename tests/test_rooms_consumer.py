@@ -1,6 +1,7 @@
 """The /ws protocol through channels.testing.WebsocketCommunicator and the real ASGI stack
 (origin validation, session auth): every command family and every error type."""
 
+import asyncio
 import json
 import time
 
@@ -9,7 +10,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 
-from rooms import services
+from rooms import aio, services
 from rooms.models import Participant, Room
 from songhub.asgi import application
 
@@ -202,6 +203,66 @@ async def test_a_page_turn_is_one_statement(room, song):
         assert Room.objects.get(pk=room.pk).current_page == 2
 
     await db(turns)
+
+
+@pytest.mark.postgres
+async def test_page_turns_run_on_the_event_loop_without_a_database_thread(room, song, host,
+                                                                          monkeypatch):
+    """rooms.aio: the page turn never reaches the thread path (made to fail here), the event
+    still reaches everyone, and whatever the statement refuses falls back to set_page."""
+    viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Ann")
+    controller = await Peer.open(host, "controller", room.id)
+    host_p = await db(Participant.objects.get, room=room, role="host")
+    await db(services.select_song, room.id, host_p, song.id)
+
+    def no_thread(*args, **kwargs):
+        raise AssertionError("a page turn took the thread path")
+
+    monkeypatch.setattr(services, "turn_page", no_thread)
+    for page in (2, 3, 1):
+        await controller.send("set_page", {"page": page, "request_id": page})
+        ack = await controller.expect("ack", lambda p, page=page: p["request_id"] == page)
+        assert ack["success"] and ack["result"]["current_page"] == page
+        assert (await viewer.expect("page_updated"))["current_page"] == page
+    assert (await db(Room.objects.get, pk=room.pk)).current_page == 1
+    assert await aio.turn_page(room.id, host_p.pk, 99) is None  # out of range: set_page says
+    assert await aio.turn_page(room.id, host_p.pk, True) is None
+    await controller.send("set_page", {"page": 99, "request_id": "far"})
+    assert (await controller.error())["error_type"] == "VALIDATION_ERROR"
+    await viewer.close()
+    await controller.close()
+    assert asyncio.get_running_loop() not in aio._pools  # the last socket closed the pool
+
+
+@pytest.mark.postgres
+async def test_page_turns_take_the_thread_path_when_the_loop_path_is_off_or_failing(
+        room, song, host, settings, monkeypatch):
+    viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Ann")
+    controller = await Peer.open(host, "controller", room.id)
+    host_p = await db(Participant.objects.get, room=room, role="host")
+    await db(services.select_song, room.id, host_p, song.id)
+    settings.ROOMS_ASYNC_DB_CONNECTIONS = 0
+    assert await aio.turn_page(room.id, host_p.pk, 2) is None
+    await controller.send("set_page", {"page": 2, "request_id": "off"})
+    assert (await controller.expect("ack", lambda p: p["request_id"] == "off"))["success"]
+    assert (await viewer.expect("page_updated"))["current_page"] == 2
+
+    settings.ROOMS_ASYNC_DB_CONNECTIONS = 2
+    attempts = []
+
+    async def unreachable():
+        attempts.append(1)
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(aio, "_pool", unreachable)
+    await controller.send("set_page", {"page": 3, "request_id": "away"})
+    assert (await controller.expect("ack", lambda p: p["request_id"] == "away"))["success"]
+    assert (await viewer.expect("page_updated"))["current_page"] == 3
+    await controller.send("set_page", {"page": 1, "request_id": "cooling"})
+    assert (await controller.expect("ack", lambda p: p["request_id"] == "cooling"))["success"]
+    assert attempts == [1]  # after a failure, the thread path for COOL_DOWN_SECONDS
+    await viewer.close()
+    await controller.close()
 
 
 async def test_wrong_password_is_forbidden(host):

@@ -1,0 +1,103 @@
+"""Page turns on the event loop: the rooms' hottest command without a thread hop.
+
+A page turn is one statement (`services.TURN_PAGE`). Run through Django it costs a hop to a
+database thread, a pooled connection's health check (one more round trip) and that thread's
+fight with the event loop for the GIL; with 20 rooms turning pages at once those waits queued
+up behind four threads (#13). Here the statement runs on a small psycopg `AsyncConnectionPool`
+owned by the server's event loop, and the event goes straight to the channel layer.
+
+Only the common case runs here: `turn_page` returns None whenever the statement matched no row
+or the database could not be reached, and the consumer then takes the ordinary thread path
+(`services.set_page`), which gives the precise error. PostgreSQL only; ROOMS_ASYNC_DB_CONNECTIONS
+= 0 turns it off. The connections count against the pod's budget (docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+
+from django.conf import settings
+from django.db import connections
+
+from . import events, services
+
+logger = logging.getLogger(__name__)
+
+#: one pool per event loop (daphne has one; in-process tests open a loop per test), kept
+#: while room sockets on that loop are open (`hold` / `release`)
+_pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_holders: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: after a failure (e.g. the database went away) page turns take the thread path until then,
+#: so an outage costs one page turn in COOL_DOWN_SECONDS a wait of CONNECTION_WAIT_SECONDS
+_cooling: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+CONNECTION_WAIT_SECONDS = 1.0
+COOL_DOWN_SECONDS = 5.0
+
+
+def enabled() -> bool:
+    return (settings.ROOMS_ASYNC_DB_CONNECTIONS > 0
+            and connections["default"].vendor == "postgresql")
+
+
+async def _pool():
+    from psycopg_pool import AsyncConnectionPool
+
+    loop = asyncio.get_running_loop()
+    pool = _pools.get(loop)
+    if pool is None:
+        params = connections["default"].get_connection_params()
+        # Django's client-side cursor and adapters are for the ORM; plain psycopg binds here
+        for key in ("cursor_factory", "context"):
+            params.pop(key, None)
+        params["autocommit"] = True
+        size = settings.ROOMS_ASYNC_DB_CONNECTIONS
+        pool = _pools[loop] = AsyncConnectionPool(
+            kwargs=params, min_size=1, max_size=size, open=False, name="songhub-rooms",
+            timeout=settings.DB_POOL_TIMEOUT_SECONDS, num_workers=1)
+        await pool.open()
+    return pool
+
+
+async def turn_page(room_id: int, participant_id: int, page) -> dict | None:
+    """`services.turn_page` on the event loop; None: take the thread path instead."""
+    if not enabled() or not services.valid_page_number(page):
+        return None
+    loop = asyncio.get_running_loop()
+    if loop.time() < _cooling.get(loop, 0.0):
+        return None
+    try:
+        pool = await _pool()
+        async with pool.connection(timeout=CONNECTION_WAIT_SECONDS) as conn:
+            cursor = await conn.execute(services.TURN_PAGE, {"room": room_id,
+                                                             "actor": participant_id,
+                                                             "page": page})
+            row = await cursor.fetchone()
+    except Exception as exc:  # database away, pool exhausted: the thread path reports it
+        _cooling[loop] = loop.time() + COOL_DOWN_SECONDS
+        logger.warning("room %s: page turn on the event loop failed (the thread path takes "
+                       "page turns for %.0f s): %r", room_id, COOL_DOWN_SECONDS, exc)
+        return None
+    if row is None:
+        return None
+    version, state = services.page_turned(room_id, participant_id, page, row)
+    await events.send_collected([events.room_event(room_id, version, "page_updated", state)])
+    return dict(state)
+
+
+def hold() -> None:
+    """A room socket on this loop may turn pages: keep the loop's pool until it `release`s."""
+    loop = asyncio.get_running_loop()
+    _holders[loop] = _holders.get(loop, 0) + 1
+
+
+async def release() -> None:
+    """The socket is gone; the last one on this loop closes the pool (no connections are left
+    behind by a loop that ends, e.g. a test's)."""
+    loop = asyncio.get_running_loop()
+    _holders[loop] = max(0, _holders.get(loop, 0) - 1)
+    if _holders[loop] == 0:
+        pool = _pools.pop(loop, None)
+        if pool is not None:
+            await pool.close()
