@@ -122,3 +122,37 @@ def test_daphne_stops_promptly_on_sigterm_as_members_leave(servers, room, host):
     server.process.terminate()
     server.process.wait(timeout=20)
     assert time.monotonic() - started < 5
+
+
+
+def test_answers_a_client_reads_late_arrive_whole_and_in_order(tmp_path, room):
+    """A client sends far faster than it reads: daphne's sends meet a full kernel buffer, so
+    songhub.write_through hands the rest to Twisted's queue. Every answer still arrives,
+    whole, once, in order (sends at once and queued sends never interleave)."""
+    import socket
+    import threading
+
+    server = Daphne(subprocess_env(tmp_path / "data", ROOMS_MESSAGES_PER_SECOND=100000,
+                                   ROOMS_MESSAGE_BURST=100000), tmp_path / "daphne.log")
+    try:
+        server.wait_ready()
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        with connect(f"ws://127.0.0.1:{server.port}/ws", sock=sock, origin=server.url,
+                     open_timeout=10, max_queue=None) as ws:
+            count, pad = 250, "x" * 40_000  # ~10 MB of acks, each echoing its request_id
+            ids = [f"{n:04d}-{pad}" for n in range(count)]
+            sender = threading.Thread(target=lambda: [
+                ws.send(json.dumps(["pong", {"request_id": request_id}])) for request_id in ids])
+            sender.start()
+            time.sleep(4)  # nothing read yet: the server's writes back up
+            acks = []
+            while len(acks) < count:
+                frame = json.loads(ws.recv(timeout=20))
+                if frame[0] == "ack":
+                    acks.append(frame[1]["request_id"])
+            sender.join(10)
+        assert acks == ids
+    finally:
+        server.stop()
