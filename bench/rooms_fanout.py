@@ -166,15 +166,21 @@ async def drain_until(ws, name):
         pass
 
 
+def start_profile(servers) -> None:
+    """BENCH_PROFILE=out.txt: py-spy (on PATH) records daphne for 8 s while page changes flow."""
+    if os.environ.get("BENCH_PROFILE") and not servers[0].get("floor"):
+        import subprocess
+
+        subprocess.Popen(["py-spy", "record", "-p", os.environ["BENCH_DAPHNE_PID"], "-o",
+                          os.environ["BENCH_PROFILE"], "-f", "raw", "-d", os.environ.get("BENCH_PROFILE_SECONDS", "8"),
+                          "-r", os.environ.get("BENCH_PROFILE_RATE", "100")])
+
+
 async def one_room(servers, room_id, cookie, viewers, events):
     host, crowd = await room_setup(servers, room_id, cookie, viewers)
     gc.collect()
     gc.freeze()  # keep the measuring client's own GC pauses out of the server's figures
-    if os.environ.get("BENCH_PROFILE"):  # py-spy on daphne while page changes flow
-        import subprocess
-
-        subprocess.Popen(["py-spy", "record", "-p", os.environ["BENCH_DAPHNE_PID"], "-o",
-                          os.environ["BENCH_PROFILE"], "-f", "raw", "-d", "8"])
+    start_profile(servers)
     latencies = []
     for n in range(events):
         done = crowd.expect(host.version + 1)
@@ -198,6 +204,7 @@ async def one_room(servers, room_id, cookie, viewers, events):
 async def many_rooms(servers, rooms, viewers, events):
     setups = await asyncio.gather(*(room_setup(servers, room_id, cookie, viewers)
                                     for room_id, cookie in rooms))
+    start_profile(servers)
     latencies = []
     for n in range(events):
         rounds = []
@@ -294,12 +301,32 @@ def server_cpu(server) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def one_room_scenario(daphnes, urls, floor_urls, host_room, viewers, events) -> None:
+    room = host_room(0)
+    cpu_before = sum(map(server_cpu, daphnes)), time.process_time()
+    latencies, rate = asyncio.run(one_room(urls, *room, viewers, events))
+    cpu_after = sum(map(server_cpu, daphnes)), time.process_time()
+    floor_latencies, floor_rate = asyncio.run(one_room(floor_urls, 100, "", viewers, events))
+    print(f"CPU seconds: daphne {cpu_after[0] - cpu_before[0]:.1f}, "
+          f"bench clients {cpu_after[1] - cpu_before[1]:.1f}")
+    ms = [x * 1000 for x in latencies]
+    if os.environ.get("BENCH_VERBOSE"):
+        print("slowest events (index, ms):", sorted(enumerate(ms), key=lambda t: -t[1])[:8])
+        print("first 10:", [round(x) for x in ms[:10]])
+    print(f"1 room x {viewers} viewers, {events} page changes: delivery to all "
+          f"{figures(ms)}, max {max(ms):.1f} ms; back-to-back {rate:.0f} events/s "
+          f"| floor {figures([x * 1000 for x in floor_latencies])}, {floor_rate:.0f} "
+          f"events/s | {load()}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--events", type=int, default=100)
     parser.add_argument("--web-processes", type=int, default=1,
                         help="daphne processes behind the Redis layer, sockets spread over them")
+    parser.add_argument("--only", choices=("1x200", "20x20", "20x1"),
+                        help="run one scenario (e.g. to profile it with BENCH_PROFILE)")
     parser.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_server:
@@ -336,31 +363,22 @@ def main():
     floor = Floor()
     os.environ["BENCH_DAPHNE_PID"] = str(daphnes[0].process.pid)
     urls = [{"ws": f"ws://127.0.0.1:{d.port}/ws", "origin": d.url} for d in daphnes]
-    floor_urls = [{"ws": f"ws://127.0.0.1:{floor.port}/", "origin": floor.url}]
+    floor_urls = [{"ws": f"ws://127.0.0.1:{floor.port}/", "origin": floor.url, "floor": True}]
     print(f"start: {args.web_processes} daphne process(es); {load()}")
     try:
-        room = host_room(0)
-        cpu_before = sum(map(server_cpu, daphnes)), time.process_time()
-        latencies, rate = asyncio.run(one_room(urls, *room, args.viewers, args.events))
-        cpu_after = sum(map(server_cpu, daphnes)), time.process_time()
-        floor_latencies, floor_rate = asyncio.run(one_room(floor_urls, 100, "", args.viewers,
-                                                           args.events))
-        print(f"CPU seconds: daphne {cpu_after[0] - cpu_before[0]:.1f}, "
-              f"bench clients {cpu_after[1] - cpu_before[1]:.1f}")
-        ms = [x * 1000 for x in latencies]
-        if os.environ.get("BENCH_VERBOSE"):
-            print("slowest events (index, ms):", sorted(enumerate(ms), key=lambda t: -t[1])[:8])
-            print("first 10:", [round(x) for x in ms[:10]])
-        print(f"1 room x {args.viewers} viewers, {args.events} page changes: delivery to all "
-              f"{figures(ms)}, max {max(ms):.1f} ms; back-to-back {rate:.0f} events/s "
-              f"| floor {figures([x * 1000 for x in floor_latencies])}, {floor_rate:.0f} "
-              f"events/s | {load()}")
+        if args.only in (None, "1x200"):
+            one_room_scenario(daphnes, urls, floor_urls, host_room, args.viewers, args.events)
         for count, viewers in ((20, 20), (20, 1)):
+            if args.only not in (None, f"{count}x{viewers}"):
+                continue
             rooms = [host_room(n) for n in range(1000 * viewers + 1, 1000 * viewers + count + 1)]
             ms = [x * 1000 for x in asyncio.run(many_rooms(urls, rooms, viewers, 50))]
             floor_rooms = [(200 + viewers * 100 + n, "") for n in range(count)]
             floor_ms = [x * 1000 for x in asyncio.run(many_rooms(floor_urls, floor_rooms,
                                                                  viewers, 50))]
+            if os.environ.get("BENCH_VERBOSE"):
+                rounds = [round(max(ms[i:i + count])) for i in range(0, len(ms), count)]
+                print("slowest delivery per round (ms):", rounds)
             print(f"{count} rooms x {viewers} viewers, 50 simultaneous page changes per room: "
                   f"{figures(ms)} | floor {figures(floor_ms)} | {load()}")
     finally:
