@@ -167,12 +167,14 @@ async def drain_until(ws, name):
 
 
 def start_profile(servers) -> None:
-    """BENCH_PROFILE=out.txt: py-spy (on PATH) records daphne for 8 s while page changes flow."""
+    """BENCH_PROFILE=out.txt: py-spy (on PATH) records daphne while page changes flow
+    (BENCH_PROFILE_SECONDS, default 8; BENCH_PROFILE_RATE samples/s, default 100)."""
     if os.environ.get("BENCH_PROFILE") and not servers[0].get("floor"):
         import subprocess
 
         subprocess.Popen(["py-spy", "record", "-p", os.environ["BENCH_DAPHNE_PID"], "-o",
-                          os.environ["BENCH_PROFILE"], "-f", "raw", "-d", os.environ.get("BENCH_PROFILE_SECONDS", "8"),
+                          os.environ["BENCH_PROFILE"], "-f", "raw",
+                          "-d", os.environ.get("BENCH_PROFILE_SECONDS", "8"),
                           "-r", os.environ.get("BENCH_PROFILE_RATE", "100")])
 
 
