@@ -1,4 +1,5 @@
-"""Page turns on the event loop: the rooms' hottest command without a thread hop.
+"""Page turns, pongs and sync checks on the event loop: the rooms' hottest statements
+without a thread hop.
 
 A page turn is one statement (`services.TURN_PAGE`). Run through Django it costs a hop to a
 database thread, a pooled connection's health check (one more round trip) and that thread's
@@ -8,8 +9,11 @@ owned by the server's event loop, and the event goes straight to the channel lay
 
 Only the common case runs here: `turn_page` returns None whenever the statement matched no row
 or the database could not be reached, and the consumer then takes the ordinary thread path
-(`services.set_page`), which gives the precise error. PostgreSQL only; ROOMS_ASYNC_DB_CONNECTIONS
-= 0 turns it off. The connections count against the pod's budget (docs/deployment.md).
+(`services.set_page`), which gives the precise error. The pong (`touch`) and the periodic
+version check (`room_version`), one statement each and sent by every client every
+ROOMS_PING_SECONDS, raise `Unavailable` instead, and the consumer runs them in a thread.
+PostgreSQL only; ROOMS_ASYNC_DB_CONNECTIONS = 0 turns it off. The connections count against
+the pod's budget (docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ logger = logging.getLogger(__name__)
 #: while room sockets on that loop are open (`hold` / `release`)
 _pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _holders: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-#: after a failure (e.g. the database went away) page turns take the thread path until then,
-#: so an outage costs one page turn in COOL_DOWN_SECONDS a wait of CONNECTION_WAIT_SECONDS
+#: after a failure (e.g. the database went away) statements take the thread path until then,
+#: so an outage costs one statement in COOL_DOWN_SECONDS a wait of CONNECTION_WAIT_SECONDS
 _cooling: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 CONNECTION_WAIT_SECONDS = 1.0
 COOL_DOWN_SECONDS = 5.0
@@ -60,30 +64,56 @@ async def _pool():
     return pool
 
 
-async def turn_page(room_id: int, participant_id: int, page) -> dict | None:
-    """`services.turn_page` on the event loop; None: take the thread path instead."""
-    if not enabled() or not services.valid_page_number(page):
-        return None
+class Unavailable(Exception):
+    """The loop path cannot run this now (off, cooling down, database away): use a thread."""
+
+
+async def _fetch_one(sql: str, params: dict, what: str):
+    """One statement on this loop's pool; its first row (None: no row)."""
+    if not enabled():
+        raise Unavailable(what)
     loop = asyncio.get_running_loop()
     if loop.time() < _cooling.get(loop, 0.0):
-        return None
+        raise Unavailable(what)
     try:
         pool = await _pool()
         async with pool.connection(timeout=CONNECTION_WAIT_SECONDS) as conn:
-            cursor = await conn.execute(services.TURN_PAGE, {"room": room_id,
-                                                             "actor": participant_id,
-                                                             "page": page})
-            row = await cursor.fetchone()
+            cursor = await conn.execute(sql, params)
+            return await cursor.fetchone() if cursor.description else None
     except Exception as exc:  # database away, pool exhausted: the thread path reports it
         _cooling[loop] = loop.time() + COOL_DOWN_SECONDS
-        logger.warning("room %s: page turn on the event loop failed (the thread path takes "
-                       "page turns for %.0f s): %r", room_id, COOL_DOWN_SECONDS, exc)
+        logger.warning("%s on the event loop failed (room statements take the thread path for "
+                       "%.0f s): %r", what, COOL_DOWN_SECONDS, exc)
+        raise Unavailable(what) from exc
+
+
+async def turn_page(room_id: int, participant_id: int, page) -> dict | None:
+    """`services.turn_page` on the event loop; None: take the thread path instead (which also
+    says why the statement refused, if it did)."""
+    if not services.valid_page_number(page):
+        return None
+    try:
+        row = await _fetch_one(services.TURN_PAGE, {"room": room_id, "actor": participant_id,
+                                                    "page": page}, f"room {room_id}: page turn")
+    except Unavailable:
         return None
     if row is None:
         return None
     version, state = services.page_turned(room_id, participant_id, page, row)
     await events.send_collected([events.room_event(room_id, version, "page_updated", state)])
     return dict(state)
+
+
+async def room_version(room_id: int) -> int | None:
+    """`services.room_version` on the event loop (every client's periodic sync check)."""
+    row = await _fetch_one(services.ROOM_VERSION, {"room": room_id},
+                           f"room {room_id}: version check")
+    return None if row is None else row[0]
+
+
+async def touch(channel_name: str) -> None:
+    """`services.touch` on the event loop (every client's pong)."""
+    await _fetch_one(services.TOUCH, services.touch_params(channel_name), "pong")
 
 
 def hold() -> None:

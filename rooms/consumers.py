@@ -103,6 +103,15 @@ def room_db(fn):
     return run
 
 
+async def on_loop_or_thread(on_loop, in_thread, *args):
+    """One statement on the event loop (rooms.aio); in a rooms thread when that path is off or
+    the database is away (the thread path then reports the error)."""
+    try:
+        return await on_loop(*args)
+    except aio.Unavailable:
+        return await room_db(in_thread)(*args)
+
+
 class ProtocolError(Exception):
     def __init__(self, error_type: str, message: str, details: dict | None = None):
         super().__init__(message)
@@ -160,14 +169,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.pinger.cancel()
         if self.count_flush:
             self.count_flush.cancel()
-        if self.room_id is not None:
-            try:
-                await self.channel_layer.group_discard(room_group(self.room_id),
-                                                       self.channel_name)
-            except Exception as exc:  # layer down: the subscription dies with the socket
-                logger.warning("room %s: group_discard failed: %r", self.room_id, exc)
-            await aio.release()
-            await room_db(services.disconnect)(self.channel_name)
+        if self.room_id is None:
+            return
+        aio_release = asyncio.shield(aio.release())  # runs to the end even if we are cancelled
+        try:
+            await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
+        except Exception as exc:  # layer down: the subscription dies with the socket
+            logger.warning("room %s: group_discard failed: %r", self.room_id, exc)
+        await aio_release
+        await room_db(services.disconnect)(self.channel_name)
 
     # -- frames in ------------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None):
@@ -214,7 +224,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def dispatch_command(self, name: str, payload: dict):
         if name == "pong":
             if self.room_id is not None:
-                await room_db(services.touch)(self.channel_name)
+                await on_loop_or_thread(aio.touch, services.touch, self.channel_name)
             return None
         if name == "handshake":
             return self.handshake(payload)
@@ -299,7 +309,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def check_in_sync(self) -> None:
         """Resend the snapshot when events were lost: not subscribed, or the room's version
         stayed ahead of what this client was sent for a whole check interval."""
-        version = await room_db(services.room_version)(self.room_id)
+        version = await on_loop_or_thread(aio.room_version, services.room_version,
+                                          self.room_id)
         if version is None:
             return
         if not self.subscribed or (self.behind_since is not None

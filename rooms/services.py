@@ -164,11 +164,18 @@ def emit(room: Room, name: str, payload: dict, save: tuple[str, ...] = ()) -> in
     return room.version
 
 
+ROOM_VERSION = (f"SELECT version FROM {Room._meta.db_table} "
+                "WHERE id = %(room)s AND closed_at IS NULL")
+
+
 def room_version(room_id: int) -> int | None:
     """The room's current event sequence (None once closed): a consumer compares it with the
-    last event it forwarded to notice missed broadcasts."""
-    return Room.objects.filter(pk=room_id, closed_at=None).values_list(
-        "version", flat=True).first()
+    last event it forwarded to notice missed broadcasts. (rooms.aio runs the same statement
+    on the event loop.)"""
+    with connection.cursor() as cursor:
+        cursor.execute(ROOM_VERSION, {"room": room_id})
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 # --- passwords ------------------------------------------------------------------------------
@@ -503,9 +510,19 @@ def disconnect(channel_name: str) -> Leadership | None:
         return _leadership_changed(room) if room.is_open else None
 
 
+TOUCH = (f"UPDATE {Connection._meta.db_table} SET last_seen = %(now)s "
+         "WHERE channel_name = %(channel)s")
+
+
+def touch_params(channel_name: str) -> dict:
+    return {"channel": channel_name, "now": timezone.now()}
+
+
 def touch(channel_name: str) -> None:
-    """A pong: the connection is alive (stale ones lose leadership and stop counting)."""
-    Connection.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
+    """A pong: the connection is alive (stale ones lose leadership and stop counting).
+    (rooms.aio runs the same statement on the event loop.)"""
+    with connection.cursor() as cursor:
+        cursor.execute(TOUCH, touch_params(channel_name))
 
 
 def reap_stale(now=None) -> int:

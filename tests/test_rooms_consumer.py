@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 
 from rooms import aio, services
-from rooms.models import Participant, Room
+from rooms.models import Connection, Participant, Room
 from songhub.asgi import application
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -208,8 +208,8 @@ async def test_a_page_turn_is_one_statement(room, song):
 @pytest.mark.postgres
 async def test_page_turns_run_on_the_event_loop_without_a_database_thread(room, song, host,
                                                                           monkeypatch):
-    """rooms.aio: the page turn never reaches the thread path (made to fail here), the event
-    still reaches everyone, and whatever the statement refuses falls back to set_page."""
+    """rooms.aio: page turns and pongs never reach the thread path (made to fail here), the
+    event still reaches everyone, and whatever the statement refuses falls back to set_page."""
     viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Ann")
     controller = await Peer.open(host, "controller", room.id)
     host_p = await db(Participant.objects.get, room=room, role="host")
@@ -229,6 +229,17 @@ async def test_page_turns_run_on_the_event_loop_without_a_database_thread(room, 
     assert await aio.turn_page(room.id, host_p.pk, True) is None
     await controller.send("set_page", {"page": 99, "request_id": "far"})
     assert (await controller.error())["error_type"] == "VALIDATION_ERROR"
+
+    # every client's pong and periodic version check are single statements on the loop too
+    monkeypatch.setattr(services, "touch", no_thread)
+    monkeypatch.setattr(services, "room_version", no_thread)
+    connection = await db(lambda: Connection.objects.get(participant=host_p))
+    await controller.send("pong", {"request_id": "alive"})
+    assert (await controller.expect("ack", lambda p: p["request_id"] == "alive"))["success"]
+    assert (await db(Connection.objects.get, pk=connection.pk)).last_seen > connection.last_seen
+    version = (await db(Room.objects.get, pk=room.pk)).version
+    assert await aio.room_version(room.id) == version
+    assert await aio.room_version(room.id + 1000) is None
     await viewer.close()
     await controller.close()
     assert asyncio.get_running_loop() not in aio._pools  # the last socket closed the pool
@@ -389,6 +400,7 @@ async def test_pings_go_out_and_silent_clients_are_dropped(room, settings):
     while output["type"] != "websocket.close":
         output = await peer.ws.receive_output(timeout=3)
     assert output["code"] == 4002
+    await peer.close()  # the server hears the socket close, as daphne tells it
 
 
 async def test_the_host_leaving_closes_the_room_for_everyone(room, host):
