@@ -25,6 +25,23 @@ def pytest_configure(config):
     settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, dropped cleanly at the end. Threads of this process keep
+    connections open: Channels' test communicator turns close_old_connections into a no-op
+    while it awaits (channels.testing.ApplicationCommunicator), so the rooms' database threads
+    never close theirs here, and tests' own thread pools don't either. PostgreSQL refuses to
+    drop a database anyone is connected to."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
 def _missing_service(item) -> str | None:
     from django.conf import settings
     from django.db import connection
