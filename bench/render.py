@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Render benchmark: CPU per song for the previous renderer (PDF file -> reopen -> copy pixels
--> WebP) against the one-pass `render.render_assets`, and for re-rendering after an edit that
-changes one page, on the synthetic songs of bench/ingest.py. No database.
+"""Render benchmark: CPU per song for the previous renderer (text drawn with
+TextWriter.append, PDF file -> reopen -> copy pixels -> WebP) against the one-pass
+`render.render_assets`, and for re-rendering after an edit that changes one page, on the
+synthetic songs of bench/ingest.py. No database.
 
 CPU time (time.process_time) in one process, the two paths interleaved, medians of --rounds:
 unlike wall time it hardly moves with the load other processes put on the machine.
@@ -21,11 +22,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import synthetic_song  # noqa: E402
 
 
+def textwriter_append(render):
+    """How text was drawn before render.append_text: PyMuPDF's TextWriter.append."""
+    def append(writer, x, y, text, font_key, size):
+        writer.append((x, y), text, font=render._fonts()[font_key], fontsize=size)
+    return append
+
+
 def previous_renderer(render, song):
+    """The renderer before #13.4 and before render.append_text."""
     import pymupdf
     from PIL import Image
 
-    pdf = render.render_pdf(song)
+    ours, render.append_text = render.append_text, textwriter_append(render)
+    try:
+        pdf = render.render_pdf(song)
+    finally:
+        render.append_text = ours
     images = []
     with pymupdf.open(stream=pdf, filetype="pdf") as doc:
         for page in doc:

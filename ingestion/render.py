@@ -64,6 +64,8 @@ def _fonts() -> dict:
 
 
 def _font_key(style: str, text: str) -> str:
+    if text.isascii():  # nearly every run; the base-14 fonts have every Latin-1 glyph
+        return style
     font = _fonts()[style]
     if any(ord(ch) > 0xFF and not font.has_glyph(ord(ch)) for ch in text):
         return "cjk"
@@ -254,11 +256,30 @@ def layout(song: ParsedSong, semitones: int = 0) -> list[list[tuple[float, Block
     return pages
 
 
+@functools.cache
+def _mono_fonts() -> frozenset[str]:
+    return frozenset(key for key, font in _fonts().items() if font.flags["mono"] == 1)
+
+
+def append_text(writer: pymupdf.TextWriter, x: float, y: float, text: str, font_key: str,
+                size: float) -> None:
+    """`writer.append((x, y), text, font, size)` without the bounding box of everything
+    appended so far that PyMuPDF recomputes on every call: quadratic in the runs on a page and
+    60 % of drawing a song. The same MuPDF call builds the same text, so the PDF is the same
+    (tests/test_render_assets.py compares it with TextWriter.append's)."""
+    from pymupdf import mupdf
+
+    font = _fonts()[font_key]
+    matrix = mupdf.fz_make_matrix(size, 0, 0, size, x, writer.rect.height - y)  # PDF's y is up
+    mupdf.fz_show_string(writer.this, font.this, matrix, text, 0, 0, 0, mupdf.FZ_LANG_UNSET)
+    if font_key in _mono_fonts():  # write_text repairs the widths of these, as append has it
+        writer.used_fonts.add(font)
+
+
 def _draw_pages(doc: pymupdf.Document, pages, song: ParsedSong) -> None:
     """Draw with one TextWriter per colour per page: far cheaper than a call per text run."""
     import pymupdf
 
-    fonts = _fonts()
     total = len(pages)
     for number, placed in enumerate(pages, start=1):
         page = doc.new_page(width=PAGE_WIDTH, height=PAGE_HEIGHT)
@@ -268,7 +289,7 @@ def _draw_pages(doc: pymupdf.Document, pages, song: ParsedSong) -> None:
             writer = writers.get(color)
             if writer is None:
                 writer = writers[color] = pymupdf.TextWriter(page.rect)
-            writer.append((x, y), text, font=fonts[_font_key(style, text)], fontsize=size)
+            append_text(writer, x, y, text, _font_key(style, text), size)
 
         for top, block in placed:
             for y0, y1 in block.bars:
@@ -343,12 +364,26 @@ def render_pdf_with_cli(chordpro_path: str, source: Path, timeout: float) -> byt
 
 
 def encode_page(page: pymupdf.Page, dpi: int = IMAGE_DPI) -> bytes:
-    """One page as WebP: rasterised once at `dpi`, pixels handed to Pillow without a copy."""
-    from PIL import Image
+    """One page as WebP: rasterised once at `dpi` and handed to Pillow without a copy.
 
-    pix = page.get_pixmap(dpi=dpi, alpha=False)
-    image = Image.frombuffer("RGB", (pix.width, pix.height), pix.samples_mv, "raw", "RGB",
-                             pix.stride, 1)
+    What `page.get_pixmap(dpi=dpi)` does, minus two passes it adds: MuPDF draws the page
+    straight into the pixmap (no display list recorded first), and the pixmap has a fourth,
+    always opaque byte per pixel, the layout Pillow keeps RGB in ("RGBX"), so Pillow reads it
+    in place instead of allocating, zeroing and unpacking a copy. The WebP file is the same,
+    byte for byte (tests/test_render_assets.py)."""
+    from PIL import Image
+    from pymupdf import mupdf
+
+    zoom = dpi / 72
+    matrix = mupdf.FzMatrix(zoom, 0, 0, zoom, 0, 0)
+    bbox = mupdf.fz_round_rect(mupdf.fz_transform_rect(mupdf.fz_bound_page(page.this), matrix))
+    pix = mupdf.fz_new_pixmap_with_bbox(mupdf.fz_device_rgb(), bbox, mupdf.FzSeparations(), 1)
+    mupdf.fz_clear_pixmap_with_value(pix, 0xFF)  # white, and opaque
+    device = mupdf.fz_new_draw_device(matrix, pix)
+    mupdf.fz_run_page(page.this, device, mupdf.FzMatrix(), mupdf.FzCookie())
+    mupdf.fz_close_device(device)
+    image = Image.frombuffer("RGBX", (pix.w(), pix.h()), mupdf.fz_pixmap_samples_memoryview(pix),
+                             "raw", "RGBX", pix.stride(), 1)
     buffer = io.BytesIO()
     image.save(buffer, "WEBP", quality=WEBP_QUALITY, method=0)  # fastest; text stays crisp
     return buffer.getvalue()
