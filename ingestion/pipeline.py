@@ -4,8 +4,9 @@
 admin. Steps, in order, each safe to interrupt:
 
 1. list the source (one GitHub tree request) and compare blob SHAs with songs_metadata.json;
-2. download new/changed files (10 at a time) into the songs folder;
-3. parse + render changed songs in a process pool (assets swapped in atomically);
+2. download new/changed files (10 at a time) into the songs folder, and
+3. parse + render changed songs in a process pool (assets swapped in atomically), each as soon
+   as its file has arrived, so rendering overlaps the downloads;
 4. one transaction: delete pruned rows, bulk upsert changed rows;
 5. save songs_metadata.json, delete pruned files, write songs_list.json.gz.
 
@@ -185,23 +186,31 @@ def _run(options, store: SongStore, source, report: SyncReport, progress: Progre
         orphans, orphan_ids = _prune_plan(options, store, listing, rows, report, notify)
     report.total = len(listing.files)
 
-    if not source.in_place and options.only_ids is None:
-        _download(source, store, listing, report, progress)
-    else:
-        for path, file in listing.files.items():
+    downloading = options.only_ids is None and not source.in_place
+    wanted = _to_download(store, listing) if downloading else []
+    pending = {file.path for file in wanted}
+    for path, file in listing.files.items():
+        if path not in pending:
             store.assign(path, file.sha)
+    ready = _plan(options, store, sorted(p for p in listing.files if p not in pending), rows)
+    expected = sum(job["render"] for job in ready) + (0 if options.sync_only else len(wanted))
+    # started before the downloads: each file is rendered as soon as it has arrived
+    with Renderer(options.concurrency, expected, len(ready) + len(wanted), progress) as renderer:
+        renderer.submit(ready)
+        if wanted:
+            _download(source, store, listing, wanted, report, progress,
+                      arrived=lambda path: renderer.submit(_plan(options, store, [path], rows)))
+        results = renderer.results()
     key = options.source_key()
     for path in listing.files if key is not None else ():
         store.entries[path].source = key
     report.requests = source.requests_made
 
-    jobs = _plan(options, store, listing, rows)
-    results = _execute(jobs, options.concurrency, progress)
     _upsert(results, rows, orphan_ids, report)
     for path in orphans:
         store.remove(path)
     store.save()
-    report.unchanged = report.total - len(jobs)
+    report.unchanged = report.total - len(results)
     write_song_index(store)
 
 
@@ -233,19 +242,17 @@ def _prune_plan(options: SyncOptions, store: SongStore, listing: Listing, rows: 
     return missing, ids
 
 
-def _download(source, store: SongStore, listing: Listing, report: SyncReport,
-              progress: Progress) -> None:
-    """Fetch files whose SHA differs from the stored one; at most MAX_DOWNLOADS at a time."""
-    wanted = []
-    for path, file in listing.files.items():
-        entry = store.entries.get(path)
-        if entry is None or entry.sha != file.sha or not store.source_path(path).exists():
-            wanted.append(file)
-        else:
-            store.assign(path, file.sha)
-    if not wanted:
-        return
-    for file in sorted(wanted, key=lambda f: f.path):  # new IDs in path order, not arrival order
+def _to_download(store: SongStore, listing: Listing) -> list[RemoteFile]:
+    """Files whose SHA differs from the stored one (or whose copy is gone), in path order."""
+    return sorted((file for path, file in listing.files.items()
+                   if (entry := store.entries.get(path)) is None or entry.sha != file.sha
+                   or not store.source_path(path).exists()), key=lambda f: f.path)
+
+
+def _download(source, store: SongStore, listing: Listing, wanted: list[RemoteFile],
+              report: SyncReport, progress: Progress, arrived: Callable[[str], None]) -> None:
+    """Fetch `wanted`, at most MAX_DOWNLOADS at a time; `arrived(path)` for each file saved."""
+    for file in wanted:  # new IDs in path order, not arrival order
         store.reserve(file.path)
     progress("download", 0, len(wanted))
     with ThreadPoolExecutor(max_workers=MAX_DOWNLOADS, thread_name_prefix="download") as pool:
@@ -271,12 +278,13 @@ def _download(source, store: SongStore, listing: Listing, report: SyncReport,
             atomic_write(store.source_path(file.path), data)
             store.assign(file.path, file.sha)
             report.downloads += 1
+            arrived(file.path)
     report.total = len(listing.files)
 
 
-def _plan(options, store: SongStore, listing: Listing, rows: dict) -> list[dict]:
+def _plan(options, store: SongStore, paths: list[str], rows: dict) -> list[dict]:
     jobs = []
-    for path, file in sorted(listing.files.items()):
+    for path in paths:
         entry = store.entries[path]
         row = rows.get(entry.id)
         current = assets_current(store, entry.id, entry.sha)
@@ -291,28 +299,55 @@ def _plan(options, store: SongStore, listing: Listing, rows: dict) -> list[dict]
     return jobs
 
 
-def _execute(jobs: list[dict], concurrency: int, progress: Progress) -> list[dict]:
-    """Render in a process pool: it is CPU-bound, and one process per core uses them all."""
-    workers = concurrency or os.cpu_count() or 1
-    total = len(jobs)
-    progress("render", 0, total)
-    if workers == 1 or sum(job["render"] for job in jobs) <= 2:
+class Renderer:
+    """Parses and renders songs as they become ready. Rendering is CPU-bound: with more than
+    a couple of renders expected it runs in a process pool, one process per core, started
+    before the downloads so that songs render while the rest arrive; otherwise in this process
+    (a one-file re-sync should not pay for starting the pool)."""
+
+    def __init__(self, concurrency: int, expected_renders: int, expected_jobs: int,
+                 progress: Progress):
+        self.workers = min(concurrency or os.cpu_count() or 1, max(expected_jobs, 1))
+        self.use_pool = self.workers > 1 and expected_renders > 2
+        self.progress, self.total = progress, expected_jobs
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures, self.inline = [], []
+
+    def __enter__(self) -> Renderer:
+        if self.use_pool:
+            self.allowed = _children_allowed()
+            self.allowed.__enter__()
+            # forkserver: safe from a threaded parent (Celery worker, heartbeat thread)
+            self.pool = ProcessPoolExecutor(max_workers=self.workers,
+                                            mp_context=multiprocessing.get_context("forkserver"))
+        self.progress("render", 0, self.total)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.pool is None:
+            return
+        try:  # on an error, what has not started yet never will
+            self.pool.shutdown(wait=True, cancel_futures=exc_info[0] is not None)
+        finally:
+            self.allowed.__exit__(*exc_info)
+
+    def submit(self, jobs: list[dict]) -> None:
+        if self.pool is None:
+            self.inline.extend(jobs)
+        else:
+            self.futures.extend(self.pool.submit(process_song, job) for job in jobs)
+
+    def results(self) -> list[dict]:
+        """Every submitted job's result, once all are done."""
+        total = len(self.futures) + len(self.inline)  # files that failed to download are not in it
         results = []
-        for done, job in enumerate(jobs, start=1):
-            results.append(process_song(job))
-            progress("render", done, total)
-        return results
-    results = []
-    # forkserver: safe from a threaded parent (Celery worker, heartbeat thread)
-    context = multiprocessing.get_context("forkserver")
-    with _children_allowed(), ProcessPoolExecutor(
-        max_workers=min(workers, total), mp_context=context
-    ) as pool:
-        futures = [pool.submit(process_song, job) for job in jobs]
-        for done, future in enumerate(as_completed(futures), start=1):
+        for future in as_completed(self.futures):
             results.append(future.result())
-            progress("render", done, total)
-    return results
+            self.progress("render", len(results), total)
+        for job in self.inline:
+            results.append(process_song(job))
+            self.progress("render", len(results), total)
+        return results
 
 
 @contextmanager

@@ -191,7 +191,7 @@ def test_a_crash_mid_run_keeps_the_previous_assets(github, settings, monkeypatch
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pipeline, "_execute", crash)
+    monkeypatch.setattr(pipeline.Renderer, "results", crash)
     report = sync()
     assert report.exit_code == 2 and "disk full" in report.fatal
     assert s.pdf_path(song_id).read_bytes() == old_pdf
@@ -202,6 +202,26 @@ def test_a_crash_mid_run_keeps_the_previous_assets(github, settings, monkeypatch
 def test_rendering_uses_a_real_process_pool(github, settings):
     report = sync(concurrency=2)
     assert report.exit_code == 0 and report.rendered == DEMO_COUNT
+
+
+def test_songs_render_while_the_other_files_are_still_downloading(github, settings):
+    """The render pool starts before the downloads and takes each file as it arrives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    last = sorted(github.files())[-1]
+    held = github.hold(last)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(sync, concurrency=2)
+        deadline = time.monotonic() + 60
+        try:
+            while not any(settings.SONG_DATA_DIR.rglob("*.pdf")):
+                assert time.monotonic() < deadline, "nothing rendered while a download waited"
+                assert not running.done(), running.result()
+                time.sleep(0.05)
+        finally:
+            held.set()
+        report = running.result(timeout=120)
+    assert report.exit_code == 0 and report.rendered == DEMO_COUNT == report.downloads
 
 
 def test_sync_only_updates_metadata_without_rendering(github, settings):

@@ -31,6 +31,7 @@ class FakeGitHub:
         self.counts: Counter = Counter()
         self.authorizations: list[str | None] = []
         self.injected: list[tuple[int, dict, str]] = []  # (status, headers, kind or "*")
+        self.held: dict[str, threading.Event] = {}  # path -> its blob is served once set
         self.lock = threading.Lock()
         self._paths_by_sha: dict[str, str] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -61,6 +62,11 @@ class FakeGitHub:
         """Answer the next `times` requests of `kind` (tree/blob/contents/raw/*) with `status`."""
         with self.lock:
             self.injected.extend([(status, headers or {}, kind)] * times)
+
+    def hold(self, path: str) -> threading.Event:
+        """The blob of `path` is answered only once the returned event is set."""
+        self.held[path] = threading.Event()
+        return self.held[path]
 
     def write(self, path: str, text: str | bytes) -> None:
         target = self.root / path
@@ -155,6 +161,9 @@ class FakeGitHub:
 
     def _serve_blob(self, handler, sha):
         data = self._blob(sha)
+        held = self.held.get(self._paths_by_sha.get(sha, ""))
+        if held is not None:
+            held.wait(timeout=120)
         if data is None:
             return handler._send(404, {"message": "Not Found"})
         content = base64.encodebytes(data).decode()  # GitHub wraps at 60 chars
