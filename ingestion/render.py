@@ -21,6 +21,7 @@ import io
 import logging
 import os
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -363,6 +364,22 @@ def render_pdf_with_cli(chordpro_path: str, source: Path, timeout: float) -> byt
         out.unlink(missing_ok=True)
 
 
+_pixmaps = threading.local()
+
+
+def _pixmap(bbox):
+    """This thread's page-sized pixmap, reused: a fresh 4 MB one per page costs more in page
+    faults than the drawing. Nothing outlives encode_page that reads it."""
+    from pymupdf import mupdf
+
+    key = (bbox.x0, bbox.y0, bbox.x1, bbox.y1)
+    if getattr(_pixmaps, "key", None) != key:
+        _pixmaps.key = key
+        _pixmaps.pix = mupdf.fz_new_pixmap_with_bbox(mupdf.fz_device_rgb(), bbox,
+                                                     mupdf.FzSeparations(), 1)
+    return _pixmaps.pix
+
+
 def encode_page(page: pymupdf.Page, dpi: int = IMAGE_DPI) -> bytes:
     """One page as WebP: rasterised once at `dpi` and handed to Pillow without a copy.
 
@@ -377,7 +394,7 @@ def encode_page(page: pymupdf.Page, dpi: int = IMAGE_DPI) -> bytes:
     zoom = dpi / 72
     matrix = mupdf.FzMatrix(zoom, 0, 0, zoom, 0, 0)
     bbox = mupdf.fz_round_rect(mupdf.fz_transform_rect(mupdf.fz_bound_page(page.this), matrix))
-    pix = mupdf.fz_new_pixmap_with_bbox(mupdf.fz_device_rgb(), bbox, mupdf.FzSeparations(), 1)
+    pix = _pixmap(bbox)
     mupdf.fz_clear_pixmap_with_value(pix, 0xFF)  # white, and opaque
     device = mupdf.fz_new_draw_device(matrix, pix)
     mupdf.fz_run_page(page.this, device, mupdf.FzMatrix(), mupdf.FzCookie())
