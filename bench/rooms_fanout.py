@@ -203,11 +203,13 @@ async def one_room(servers, room_id, cookie, viewers, events):
     return latencies, rate
 
 
-async def many_rooms(servers, rooms, viewers, events):
+async def many_rooms(servers, rooms, viewers, events, cpu=lambda: 0.0):
+    """Latencies, and the server CPU seconds (`cpu()`) per page change while they flowed."""
     setups = await asyncio.gather(*(room_setup(servers, room_id, cookie, viewers)
                                     for room_id, cookie in rooms))
     start_profile(servers)
     latencies = []
+    cpu_before = cpu()
     for n in range(events):
         rounds = []
         for host, crowd in setups:
@@ -217,10 +219,11 @@ async def many_rooms(servers, rooms, viewers, events):
         for crowd, done, version in rounds:
             await asyncio.wait_for(done.wait(), 30)
             latencies.append(max(crowd.arrivals[version]) - sent)
+    cpu_per_change = (cpu() - cpu_before) / (events * len(setups))
     for host, crowd in setups:
         await host.close()
         await crowd.close()
-    return latencies
+    return latencies, cpu_per_change
 
 
 def floor_server(port: int) -> None:
@@ -298,7 +301,7 @@ def figures(ms) -> str:
 
 
 def server_cpu(server) -> float:
-    """utime + stime of the daphne process, from /proc (Linux)."""
+    """utime + stime of a server process (daphne or the floor), from /proc (Linux)."""
     fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -374,15 +377,20 @@ def main():
             if args.only not in (None, f"{count}x{viewers}"):
                 continue
             rooms = [host_room(n) for n in range(1000 * viewers + 1, 1000 * viewers + count + 1)]
-            ms = [x * 1000 for x in asyncio.run(many_rooms(urls, rooms, viewers, 50))]
+            latencies, cpu = asyncio.run(many_rooms(
+                urls, rooms, viewers, 50, lambda: sum(map(server_cpu, daphnes))))
+            ms = [x * 1000 for x in latencies]
             floor_rooms = [(200 + viewers * 100 + n, "") for n in range(count)]
-            floor_ms = [x * 1000 for x in asyncio.run(many_rooms(floor_urls, floor_rooms,
-                                                                 viewers, 50))]
+            floor_latencies, floor_cpu = asyncio.run(many_rooms(
+                floor_urls, floor_rooms, viewers, 50, lambda: server_cpu(floor)))
+            floor_ms = [x * 1000 for x in floor_latencies]
             if os.environ.get("BENCH_VERBOSE"):
                 rounds = [round(max(ms[i:i + count])) for i in range(0, len(ms), count)]
                 print("slowest delivery per round (ms):", rounds)
             print(f"{count} rooms x {viewers} viewers, 50 simultaneous page changes per room: "
                   f"{figures(ms)} | floor {figures(floor_ms)} | {load()}")
+            print(f"  server CPU per page change: daphne {cpu * 1000:.2f} ms, "
+                  f"floor {floor_cpu * 1000:.2f} ms")
     finally:
         for daphne in daphnes:
             daphne.stop()

@@ -2,7 +2,8 @@
 
 Flow: connect -> ["handshake", {client_type}] -> ["join_room", {room_id, password?, name?}]
 -> commands. Every command is a thin call into rooms.services; events come back through the
-channel layer group of the room (rooms.events). Nothing a client sends can crash the
+channel layer group of the room (rooms.events), which each server process joins once for all
+its sockets in the room (rooms.relay). Nothing a client sends can crash the
 connection: bad frames get an `error` frame, and an optional `request_id` gets an `ack`.
 
 Consistency: after the snapshot (`room_state`, at `room_version` V) the consumer forwards only
@@ -26,8 +27,8 @@ from django.conf import settings
 
 from songhub import metrics
 
-from . import aio, events, guests, karaoke, services
-from .events import now_ts, room_group
+from . import aio, events, guests, karaoke, relay, services
+from .events import now_ts
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.count_flush = None
         self.seen_version = 0  # newest room_version this client has (snapshot or event)
         self.subscribed = False
+        self.held = None  # room messages waiting for a snapshot being read (send_snapshot)
         self.behind_since = None  # a room version seen in the database but not yet forwarded
         await self.accept()
         self.pinger = asyncio.create_task(self.ping_forever())
@@ -172,10 +174,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.room_id is None:
             return
         aio_release = asyncio.shield(aio.release())  # runs to the end even if we are cancelled
-        try:
-            await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
-        except Exception as exc:  # layer down: the subscription dies with the socket
-            logger.warning("room %s: group_discard failed: %r", self.room_id, exc)
+        await relay.leave(self.room_id, self)
         await aio_release
         await room_db(services.disconnect)(self.channel_name)
 
@@ -282,25 +281,32 @@ class RoomConsumer(AsyncWebsocketConsumer):
         return {"room_id": self.room_id, "participant_id": participant.pk, "role": participant.role}
 
     async def send_snapshot(self) -> None:
-        """(Re)subscribe, then send the full state. Subscribing first means events committed
-        while the snapshot is read queue up behind it; `room_event` drops those it covers."""
-        await self.subscribe()
-        snapshot = await room_db(self.snapshot_and_connect)()
-        self.seen_version, self.behind_since = snapshot["room_version"], None
-        await self.send_frame("room_state", snapshot)
-        if snapshot["song"]["song_id"] is not None:
-            await self.send_frame("song_updated", snapshot["song"])
-        await self.send_frame("queue_update", snapshot["queue"])
-        await self.send_frame("player_state", snapshot["player_state"])
+        """(Re)subscribe, then send the full state. Subscribing first, with the room's messages
+        held meanwhile, means events committed while the snapshot is read follow it;
+        `room_event` drops those it covers."""
+        self.held = []
+        try:
+            await self.subscribe()
+            snapshot = await room_db(self.snapshot_and_connect)()
+            self.seen_version, self.behind_since = snapshot["room_version"], None
+            await self.send_frame("room_state", snapshot)
+            if snapshot["song"]["song_id"] is not None:
+                await self.send_frame("song_updated", snapshot["song"])
+            await self.send_frame("queue_update", snapshot["queue"])
+            await self.send_frame("player_state", snapshot["player_state"])
+        finally:
+            held, self.held = self.held, None
+            for message in held:
+                await self.room_message(message)
 
     async def subscribe(self) -> None:
         if self.subscribed:
             return
         try:
-            await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
+            await relay.join(self.room_id, self)
             self.subscribed = True
         except Exception as exc:  # layer down: joined anyway; check_in_sync retries
-            logger.warning("room %s: group_add failed: %r", self.room_id, exc)
+            logger.warning("room %s: subscribing failed: %r", self.room_id, exc)
 
     def snapshot_and_connect(self) -> dict:
         services.connect(self.room_id, self.participant, self.channel_name, self.client_type)
@@ -352,8 +358,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return "VALIDATION_ERROR"
         return "COMMAND_EXECUTION_FAILED"
 
+    async def room_message(self, message):
+        """The room's relay (rooms.relay) hands every room message to this, in order; while
+        a snapshot is read they wait for it, so the client hears `room_state` first."""
+        if self.held is not None:
+            self.held.append(message)
+            return
+        await getattr(self, get_handler_name(message))(message)
+
     async def room_event(self, event):
-        """Group handler for every rooms.events.broadcast (the frame arrives serialised).
+        """Every rooms.events.broadcast (the frame arrives serialised).
         Nothing older than what the client already has goes out."""
         if event["room_version"] <= self.seen_version:
             return

@@ -1,0 +1,105 @@
+"""One channel-layer subscription per room per server process, fanned out to that process' room
+sockets in one pass.
+
+With a group membership per socket, every room event crossed the channel layer once per
+viewer: 200 queue puts, 200 decodes, 200 consumer tasks woken, each through Channels'
+`await_many_dispatch` and dispatch, before a single frame was written. That was about a third
+of daphne's event-loop time when a room of 200 followed its host (py-spy, bench/rooms_fanout.py;
+#13). Here the process joins the room's group once (its own layer channel), decodes each
+message once and hands it to every local member's handler directly, in the order received.
+
+Only the public channel-layer API is used (`new_channel`, `group_add`, `receive`,
+`group_discard`), so the in-memory layer of the embedded default and the Redis layer behave
+alike, and events still reach other processes' sockets through the layer. Relays belong to an
+event loop (daphne has one; in-process tests open one per test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+
+from channels.layers import get_channel_layer
+
+from .events import room_group
+
+logger = logging.getLogger(__name__)
+
+_relays: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> {room_id: Relay}
+
+
+class Relay:
+    """A room's subscription in this process and the sockets it feeds."""
+
+    def __init__(self, room_id: int):
+        self.group = room_group(room_id)
+        self.layer = get_channel_layer()
+        self.members: set = set()
+        self.channel: str | None = None
+        self.reader: asyncio.Task | None = None
+        self.started = asyncio.ensure_future(self._start())
+
+    async def _start(self) -> None:
+        self.channel = await self.layer.new_channel("rooms.relay.")
+        await self.layer.group_add(self.group, self.channel)
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a layer hiccup: keep the room going
+                logger.exception("%s: could not read a room message", self.group)
+                await asyncio.sleep(0.5)
+                continue
+            for member in list(self.members):  # one member's failure never starves the rest
+                try:
+                    await member.room_message(message)
+                except Exception:
+                    logger.exception("%s: a socket failed to take a room message", self.group)
+
+    async def stop(self) -> None:
+        self.started.cancel()
+        if self.reader is not None:
+            self.reader.cancel()
+        if self.channel is not None:
+            try:
+                await self.layer.group_discard(self.group, self.channel)
+            except Exception as exc:  # layer down: the subscription dies with the layer's
+                logger.warning("%s: group_discard failed: %r", self.group, exc)
+
+
+def _room_relays() -> dict[int, Relay]:
+    return _relays.setdefault(asyncio.get_running_loop(), {})
+
+
+async def join(room_id: int, member) -> None:
+    """Feed `member` (its `room_message`) the room's messages from now on. Raises when the
+    channel layer cannot subscribe (e.g. Redis is down): nothing is kept and the caller retries
+    later."""
+    relays = _room_relays()
+    relay = relays.get(room_id)
+    if relay is None:
+        relay = relays[room_id] = Relay(room_id)
+    try:
+        await asyncio.shield(relay.started)
+    except Exception:
+        if relays.get(room_id) is relay:
+            del relays[room_id]
+        raise
+    relay.members.add(member)
+
+
+async def leave(room_id: int, member) -> None:
+    """Stop feeding `member`; the room's last socket in this process ends the subscription."""
+    relays = _room_relays()
+    relay = relays.get(room_id)
+    if relay is None:
+        return
+    relay.members.discard(member)
+    if not relay.members and relay.started.done():
+        del relays[room_id]
+        await relay.stop()

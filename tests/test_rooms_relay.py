@@ -1,0 +1,81 @@
+"""rooms.relay on the configured channel layer (Redis in CI): a room's sockets in one process
+share one subscription, get every message in order, and outlive each other's failures."""
+
+import asyncio
+
+import pytest
+from channels.layers import get_channel_layer
+
+from rooms import relay
+from rooms.events import room_group
+
+pytestmark = pytest.mark.asyncio
+
+
+class Member:
+    def __init__(self, fail=False):
+        self.messages, self.fail = [], fail
+        self.arrived = asyncio.Event()
+
+    async def room_message(self, message):
+        self.messages.append(message["n"])
+        self.arrived.set()
+        if self.fail:
+            raise RuntimeError("this socket is broken")
+
+
+async def until(predicate, timeout=5.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_one_subscription_feeds_every_socket_of_the_room_in_order(monkeypatch):
+    layer = get_channel_layer()
+    taken = []
+    real_receive = layer.receive
+
+    async def counting_receive(channel):
+        message = await real_receive(channel)
+        taken.append(channel)
+        return message
+
+    monkeypatch.setattr(layer, "receive", counting_receive)
+    room_id = 90_001
+    members = [Member(), Member(fail=True), Member()]
+    await asyncio.gather(*(relay.join(room_id, member) for member in members))
+    for n in range(5):
+        await layer.group_send(room_group(room_id), {"type": "room.event", "n": n})
+    await until(lambda: all(len(member.messages) == 5 for member in members))
+
+    assert [member.messages for member in members] == [[0, 1, 2, 3, 4]] * 3
+    assert len(taken) == 5, "each message is taken from the layer once, not once per socket"
+    assert len(set(taken)) == 1
+
+    for member in members:
+        await relay.leave(room_id, member)
+    latecomer = Member()
+    await relay.join(room_id, latecomer)  # a new subscription once the last one ended
+    await layer.group_send(room_group(room_id), {"type": "room.event", "n": 5})
+    await asyncio.wait_for(latecomer.arrived.wait(), 5)
+    assert latecomer.messages == [5] and all(len(member.messages) == 5 for member in members)
+    await relay.leave(room_id, latecomer)
+
+
+async def test_a_failed_subscription_is_not_kept(monkeypatch):
+    layer = get_channel_layer()
+    real_group_add = layer.group_add
+
+    async def layer_down(group, channel):
+        raise ConnectionError("Redis is away")
+
+    monkeypatch.setattr(layer, "group_add", layer_down)
+    member = Member()
+    with pytest.raises(ConnectionError):
+        await relay.join(90_002, member)
+    monkeypatch.setattr(layer, "group_add", real_group_add)
+    await relay.join(90_002, member)  # the retry subscribes afresh
+    await layer.group_send(room_group(90_002), {"type": "room.event", "n": 1})
+    await asyncio.wait_for(member.arrived.wait(), 5)
+    await relay.leave(90_002, member)
