@@ -134,3 +134,35 @@ def test_settings_choose_the_backend(settings, webdav):
     assert isinstance(get_storage(), WebDAVStorage)
     settings.NEXTCLOUD_URL = ""
     assert isinstance(get_storage(), LocalStorage)
+
+
+def test_a_file_deleted_while_its_folder_is_listed_is_left_out(tmp_path, monkeypatch):
+    """Found by schemathesis: a listing racing a concurrent delete answered 500 (the file
+    iterdir had seen was gone by its lstat)."""
+    import os
+    from pathlib import Path
+
+    root = tmp_path / "root"
+    root.mkdir()
+    store = LocalStorage(root)
+    for name in ("a.ini", "b.ogg"):
+        (root / name).write_text(name)
+    real_iterdir, real_walk = Path.iterdir, os.walk
+
+    def iterdir_then_delete(self):
+        children = list(real_iterdir(self))
+        (root / "b.ogg").unlink(missing_ok=True)  # another request deletes it just now
+        return iter(children)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir_then_delete)
+    assert [e.path for e in store.list("")] == ["a.ini"]
+
+    (root / "b.ogg").write_text("b")
+
+    def walk_then_delete(top, *args, **kwargs):
+        for step in real_walk(top, *args, **kwargs):
+            (root / "b.ogg").unlink(missing_ok=True)
+            yield step
+
+    monkeypatch.setattr(os, "walk", walk_then_delete)
+    assert [e.path for e in store.walk("")] == ["a.ini"]

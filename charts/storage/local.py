@@ -49,13 +49,27 @@ class LocalStorage(Storage):
             raise NotFound(f"{path} does not exist")
         return self._entry(full)
 
+    def _entries(self, paths: Iterable[Path]) -> Iterator[Entry]:
+        """Entries for `paths` without links, and without what another request deleted
+        between the folder listing and its stat (a 500 for the listing before)."""
+        for full in paths:
+            try:
+                if not full.is_symlink():
+                    yield self._entry(full)
+            except FileNotFoundError:
+                continue
+
     def list(self, path: str) -> list[Entry]:
         full = self._path(path)
         if full == self.root:
             self.root.mkdir(parents=True, exist_ok=True)
         if not full.is_dir():
             raise NotFound(f"{path} is not a folder")
-        return [self._entry(c) for c in sorted(full.iterdir()) if not c.is_symlink()]
+        try:
+            children = sorted(full.iterdir())
+        except (FileNotFoundError, NotADirectoryError):  # deleted since the check above
+            raise NotFound(f"{path} is not a folder") from None
+        return list(self._entries(children))
 
     def walk(self, path: str) -> Iterator[Entry]:
         start = self._path(path)
@@ -63,10 +77,7 @@ class LocalStorage(Storage):
             raise NotFound(f"{path} is not a folder")
         for dirpath, dirnames, filenames in os.walk(start):  # os.walk never follows links
             base = Path(dirpath)
-            for name in dirnames + filenames:
-                full = base / name
-                if not full.is_symlink():
-                    yield self._entry(full)
+            yield from self._entries(base / name for name in dirnames + filenames)
 
     def open_read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         full = self._path(path, allow_root=False)
