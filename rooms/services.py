@@ -414,17 +414,33 @@ def set_page(room_id, actor: Participant, page) -> dict:
     return state
 
 
-TURN_PAGE = f"""
+#: page turns of several rooms in one statement (arrays of room, actor, page; one turn per
+#: room). The rooms are locked in id order first, so two processes turning pages of the same
+#: rooms at once queue on each other's locks instead of deadlocking.
+TURN_PAGES = f"""
+WITH turn AS MATERIALIZED (
+  SELECT t.room, t.actor, t.page
+  FROM unnest(%(rooms)s::bigint[], %(actors)s::bigint[], %(pages)s::integer[])
+       AS t(room, actor, page)
+  JOIN {Room._meta.db_table} locked ON locked.id = t.room
+  ORDER BY t.room
+  FOR UPDATE OF locked)
 UPDATE {Room._meta.db_table} r
-SET current_page = %(page)s, state_version = r.state_version + 1, version = r.version + 1
-FROM {Song._meta.db_table} s
-WHERE r.id = %(room)s AND r.closed_at IS NULL AND s.id = r.current_song_id
-  AND %(page)s BETWEEN 1 AND s.page_count
+SET current_page = t.page, state_version = r.state_version + 1, version = r.version + 1
+FROM turn t, {Song._meta.db_table} s
+WHERE r.id = t.room AND r.closed_at IS NULL AND s.id = r.current_song_id
+  AND t.page BETWEEN 1 AND s.page_count
   AND EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
-              WHERE p.id = %(actor)s AND p.room_id = r.id AND p.left_at IS NULL
+              WHERE p.id = t.actor AND p.room_id = r.id AND p.left_at IS NULL
                 AND (p.role = '{Participant.Role.HOST}'
                      OR (p.role = '{Participant.Role.CONTROLLER}' AND p.can_control)))
-RETURNING r.version, r.state_version, s.id, s.page_count, s.image_etag"""
+RETURNING r.id, r.version, r.state_version, s.id, s.page_count, s.image_etag"""
+
+
+def turn_pages_params(turns) -> dict:
+    """TURN_PAGES' parameters for (room_id, participant_id, page) triples."""
+    rooms, actors, pages = zip(*turns)
+    return {"rooms": list(rooms), "actors": list(actors), "pages": list(pages)}
 
 
 def valid_page_number(page) -> bool:
@@ -433,8 +449,8 @@ def valid_page_number(page) -> bool:
 
 
 def page_turned(room_id: int, participant_id: int, page: int, row) -> tuple[int, dict]:
-    """The room version and `page_updated` state from the row TURN_PAGE returned."""
-    version, state_version, song_id, page_count, image_etag = row
+    """The room version and `page_updated` state from the room's row TURN_PAGES returned."""
+    _, version, state_version, song_id, page_count, image_etag = row
     logger.info("room %s: page %s of song %s by participant %s", room_id, page, song_id,
                 participant_id)
     return version, events.PageUpdated(
@@ -446,13 +462,14 @@ def turn_page(room_id: int, participant_id: int, page) -> dict | None:
     """`set_page` in one round trip for the common case (a live room commands' hottest path:
     the permission, the room and the page range checked by the UPDATE itself, no explicit
     lock or transaction). None when anything is off; the caller then runs `set_page`, which
-    says what. The consumer runs the same statement on its event loop (rooms.aio)."""
+    says what. The consumer runs the same statement on its event loop, for all the rooms
+    whose turns arrive together (rooms.aio)."""
     if connection.vendor != "postgresql":  # UPDATE ... FROM ... RETURNING s.* is PostgreSQL's
         return None
     if not valid_page_number(page):
         return None
     with connection.cursor() as cursor:
-        cursor.execute(TURN_PAGE, {"room": room_id, "actor": participant_id, "page": page})
+        cursor.execute(TURN_PAGES, turn_pages_params([(room_id, participant_id, page)]))
         row = cursor.fetchone()
     if row is None:
         return None

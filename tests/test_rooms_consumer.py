@@ -246,6 +246,38 @@ async def test_page_turns_run_on_the_event_loop_without_a_database_thread(room, 
 
 
 @pytest.mark.postgres
+async def test_rooms_turning_pages_at_once_share_one_statement_and_each_room_keeps_order(
+        room, song, host):
+    """rooms.aio.PageTurns: turns that arrive while a statement runs go to PostgreSQL together
+    in the next; a room's second turn waits for the statement after, so it lands second."""
+    rooms = [room] + [await db(services.create_room, host, f"Room {n}") for n in range(5)]
+    hosts = []
+    for each in rooms:
+        host_p = await db(Participant.objects.get, room=each, role="host")
+        await db(services.select_song, each.id, host_p, song.id)
+        hosts.append(await Peer.open(host, "controller", each.id))
+    await asyncio.sleep(0.1)  # the joins' own statements are done
+    turns = aio.page_turns()
+    before = turns.statements
+    for peer in hosts:  # all at once: nothing awaited between the frames
+        await peer.send("set_page", {"page": 2, "request_id": "two"})
+    await hosts[0].send("set_page", {"page": 3, "request_id": "three"})
+    for peer in hosts:
+        assert (await peer.expect("ack", lambda p: p["request_id"] == "two"))["success"]
+    three = await hosts[0].expect("ack", lambda p: p["request_id"] == "three")
+    # the first turn at once, the five that arrived meanwhile together, the first room's
+    # second turn in a statement after its first: far fewer statements than the seven turns
+    assert 2 <= turns.statements - before <= 3
+    pages = [(await db(Room.objects.get, pk=each.pk)).current_page for each in rooms]
+    assert pages == [3, 2, 2, 2, 2, 2]
+    assert (await hosts[0].expect("page_updated"))["current_page"] == 2
+    assert (await hosts[0].expect("page_updated"))["current_page"] == 3
+    assert three["result"]["version"] == (await db(Room.objects.get, pk=room.pk)).state_version
+    for peer in hosts:
+        await peer.close()
+
+
+@pytest.mark.postgres
 async def test_page_turns_take_the_thread_path_when_the_loop_path_is_off_or_failing(
         room, song, host, settings, monkeypatch):
     viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Ann")
