@@ -130,9 +130,13 @@ class PageTurns:
     async def _statement(self) -> None:
         batch, later, rooms = [], [], set()
         for item in self.waiting:
+            if item[3].done():  # its socket went away while it waited: the turn is not run
+                continue
             (later if item[0] in rooms else batch).append(item)
             rooms.add(item[0])
         self.waiting = later
+        if not batch:
+            return
         self.statements += 1
         try:
             rows = await _fetch(services.TURN_PAGES,

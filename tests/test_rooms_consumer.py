@@ -278,6 +278,26 @@ async def test_rooms_turning_pages_at_once_share_one_statement_and_each_room_kee
 
 
 @pytest.mark.postgres
+async def test_a_page_turn_whose_socket_went_away_while_it_waited_is_not_run(room, song):
+    """A turn queued behind a running statement, then cancelled (its socket closed), is
+    dropped: run anyway, it would change the page with no event to anyone."""
+    host_p = await db(Participant.objects.get, room=room, role="host")
+    await db(services.select_song, room.id, host_p, song.id)
+    turns = aio.PageTurns()
+    turns.busy = True  # as while another statement runs
+    gone = asyncio.ensure_future(turns.turn(room.id, host_p.pk, 3))
+    stays = asyncio.ensure_future(turns.turn(room.id + 1000, host_p.pk, 2))
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.sleep(0)
+    await turns._drain()  # what runs once the other statement is done
+    assert await stays is None  # no such room: refused, but its statement ran
+    assert turns.statements == 1 and not turns.busy
+    assert (await db(Room.objects.get, pk=room.pk)).current_page == 1
+    await aio.release()
+
+
+@pytest.mark.postgres
 async def test_page_turns_take_the_thread_path_when_the_loop_path_is_off_or_failing(
         room, song, host, settings, monkeypatch):
     viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Ann")
