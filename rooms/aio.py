@@ -90,19 +90,21 @@ async def _fetch(sql: str, params: dict, what: str) -> list:
 
 
 async def _fetch_one(sql: str, params: dict, what: str):
+    """Its first row (None: no row)."""
     rows = await _fetch(sql, params, what)
     return rows[0] if rows else None
 
 
 class PageTurns:
     """The page turns of this loop, one statement at a time. A turn that finds nothing running
-    runs at once in its own task (no extra hop for a lone turn); turns that arrive while a
+    runs at once in its caller's task (no extra hop for a lone turn); turns that arrive while a
     statement runs wait and then go together in the next, at most one per room (a room's
     second turn waits for the statement after, so its order holds)."""
 
     def __init__(self):
         self.waiting: list[tuple[int, int, int, asyncio.Future]] = []
         self.busy = False
+        self.draining: asyncio.Task | None = None  # held: the loop keeps only weak references
         self.statements = 0  # for tests and the curious: how many statements ran
 
     async def turn(self, room_id: int, participant_id: int, page: int):
@@ -115,7 +117,7 @@ class PageTurns:
                 await self._statement()
             finally:
                 if self.waiting:
-                    asyncio.create_task(self._drain())
+                    self.draining = asyncio.create_task(self._drain())
                 else:
                     self.busy = False
         return await future
@@ -166,7 +168,7 @@ def page_turns() -> PageTurns:
 async def turn_page(room_id: int, participant_id: int, page) -> dict | None:
     """`services.turn_page` on the event loop; None: take the thread path instead (which also
     says why the statement refused, if it did)."""
-    if not services.valid_page_number(page) or not enabled():
+    if not services.valid_page_number(page):
         return None
     try:
         row = await page_turns().turn(room_id, participant_id, page)
