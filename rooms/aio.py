@@ -27,6 +27,8 @@ import weakref
 from django.conf import settings
 from django.db import connections
 
+from songhub.coalesce import Coalescer, Waiting
+
 from . import events, services
 
 logger = logging.getLogger(__name__)
@@ -95,64 +97,36 @@ async def _fetch_one(sql: str, params: dict, what: str):
     return rows[0] if rows else None
 
 
-class PageTurns:
-    """The page turns of this loop, one statement at a time. A turn that finds nothing running
-    runs at once in its caller's task (no extra hop for a lone turn); turns that arrive while a
-    statement runs wait and then go together in the next, at most one per room (a room's
-    second turn waits for the statement after, so its order holds)."""
+def _one_turn_per_room(waiting: Waiting) -> tuple[Waiting, Waiting]:
+    """A statement takes at most one turn per room (a room's second turn waits for the
+    statement after, so its order holds) and none whose socket went away while it waited
+    (run, it would change the page with no event to anyone)."""
+    batch, later, rooms = [], [], set()
+    for turn, future in waiting:
+        if future.done():
+            continue
+        (later if turn[0] in rooms else batch).append((turn, future))
+        rooms.add(turn[0])
+    return batch, later
+
+
+class PageTurns(Coalescer):
+    """The page turns of this loop, one statement at a time: a lone turn runs at once; turns
+    that arrive while a statement runs go together in the next (songhub.coalesce)."""
 
     def __init__(self):
-        self.waiting: list[tuple[int, int, int, asyncio.Future]] = []
-        self.busy = False
-        self.draining: asyncio.Task | None = None  # held: the loop keeps only weak references
-        self.statements = 0  # for tests and the curious: how many statements ran
+        super().__init__(self._statement, pick=_one_turn_per_room)
 
     async def turn(self, room_id: int, participant_id: int, page: int):
         """The room's row (None: refused); raises Unavailable."""
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.append((room_id, participant_id, page, future))
-        if not self.busy:  # nothing runs, so the waiting list is just this turn
-            self.busy = True
-            try:
-                await self._statement()
-            finally:
-                if self.waiting:
-                    self.draining = asyncio.create_task(self._drain())
-                else:
-                    self.busy = False
-        return await future
+        return await self.submit((room_id, participant_id, page))
 
-    async def _drain(self) -> None:
-        try:
-            while self.waiting:
-                await self._statement()
-        finally:
-            self.busy = False
-
-    async def _statement(self) -> None:
-        batch, later, rooms = [], [], set()
-        for item in self.waiting:
-            if item[3].done():  # its socket went away while it waited: the turn is not run
-                continue
-            (later if item[0] in rooms else batch).append(item)
-            rooms.add(item[0])
-        self.waiting = later
-        if not batch:
-            return
-        self.statements += 1
-        try:
-            rows = await _fetch(services.TURN_PAGES,
-                                services.turn_pages_params(item[:3] for item in batch),
-                                f"{len(batch)} page turn(s)")
-        except Unavailable as exc:
-            for *_, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
+    @staticmethod
+    async def _statement(turns: list[tuple[int, int, int]]) -> list:
+        rows = await _fetch(services.TURN_PAGES, services.turn_pages_params(turns),
+                            f"{len(turns)} page turn(s)")
         by_room = {row[0]: row for row in rows}
-        for room_id, _, _, future in batch:
-            if not future.done():  # its socket may have gone meanwhile
-                future.set_result(by_room.get(room_id))
+        return [by_room.get(room_id) for room_id, _, _ in turns]
 
 
 _page_turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> PageTurns

@@ -258,7 +258,7 @@ async def test_rooms_turning_pages_at_once_share_one_statement_and_each_room_kee
         hosts.append(await Peer.open(host, "controller", each.id))
     await asyncio.sleep(0.1)  # the joins' own statements are done
     turns = aio.page_turns()
-    before = turns.statements
+    before = turns.calls
     for peer in hosts:  # all at once: nothing awaited between the frames
         await peer.send("set_page", {"page": 2, "request_id": "two"})
     await hosts[0].send("set_page", {"page": 3, "request_id": "three"})
@@ -267,7 +267,7 @@ async def test_rooms_turning_pages_at_once_share_one_statement_and_each_room_kee
     three = await hosts[0].expect("ack", lambda p: p["request_id"] == "three")
     # the first turn at once, the five that arrived meanwhile together, the first room's
     # second turn in a statement after its first: far fewer statements than the seven turns
-    assert 2 <= turns.statements - before <= 3
+    assert 2 <= turns.calls - before <= 3
     pages = [(await db(Room.objects.get, pk=each.pk)).current_page for each in rooms]
     assert pages == [3, 2, 2, 2, 2, 2]
     assert (await hosts[0].expect("page_updated"))["current_page"] == 2
@@ -292,7 +292,7 @@ async def test_a_page_turn_whose_socket_went_away_while_it_waited_is_not_run(roo
     await asyncio.sleep(0)
     await turns._drain()  # what runs once the other statement is done
     assert await stays is None  # no such room: refused, but its statement ran
-    assert turns.statements == 1 and not turns.busy
+    assert turns.calls == 1 and not turns.busy
     assert (await db(Room.objects.get, pk=room.pk)).current_page == 1
     await aio.release()
 

@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from rooms import events, guests, services
+from songhub.channel_layer import PipelinedPubSubChannelLayer
 from rooms.models import Connection, Participant
 from tests.helpers import free_port
 from tests.test_rooms_consumer import Peer, db
@@ -63,7 +64,7 @@ def own_redis(tmp_path):
 @pytest.mark.asyncio
 async def test_two_deployments_on_one_redis_do_not_hear_each_others_rooms(own_redis, settings):
     assert settings.CHANNEL_LAYER_PREFIX  # a setting, derived from the database name
-    blue = RedisPubSubChannelLayer(hosts=[own_redis.url], prefix="songhub-blue")
+    blue = PipelinedPubSubChannelLayer(hosts=[own_redis.url], prefix="songhub-blue")
     green = RedisPubSubChannelLayer(hosts=[own_redis.url], prefix="songhub-green")
     blue_twin = RedisPubSubChannelLayer(hosts=[own_redis.url], prefix="songhub-blue")
     try:
@@ -91,7 +92,7 @@ def post(client, url, data=None):
 async def test_a_redis_outage_loses_no_committed_change_and_followers_resync(own_redis, settings,
                                                                            room, song, host):
     settings.CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "BACKEND": "songhub.channel_layer.PipelinedPubSubChannelLayer",
         "CONFIG": {"hosts": [own_redis.url], "prefix": "songhub-outage"}}}
     settings.ROOMS_PING_SECONDS = 0.3
     browser = Client()
