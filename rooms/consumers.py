@@ -17,12 +17,14 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from django.conf import settings
 
 from songhub import metrics
@@ -137,6 +139,20 @@ class TokenBucket:
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        """Frames in, one at a time. Nothing is ever sent to one socket through the channel
+        layer (a room's messages arrive through rooms.relay), so unlike Channels' consumer a
+        socket has no layer channel of its own: no Redis subscription per socket, and no
+        second task waited on beside every frame (#13). `channel_name` stays the connection's
+        unique name (services.connect, leadership)."""
+        self.scope, self.base_send, self.channel_layer = scope, send, None
+        self.channel_name = f"ws.{uuid.uuid4().hex}"
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
     async def connect(self):
         metrics.WS_CONNECTIONS.inc()
         self.client_type = None
