@@ -167,10 +167,17 @@ async def touch(channel_name: str) -> None:
     await _fetch_one(services.TOUCH, services.touch_params(channel_name), "pong")
 
 
-def hold() -> None:
-    """A room socket on this loop may turn pages: keep the loop's pool until it `release`s."""
+async def hold() -> None:
+    """A room socket on this loop may turn pages: keep the loop's pool until it `release`s,
+    and have it connect now (in the background), so the room's first page turn does not wait
+    for a new PostgreSQL connection."""
     loop = asyncio.get_running_loop()
     _holders[loop] = _holders.get(loop, 0) + 1
+    if enabled():
+        try:
+            await _pool()
+        except Exception as exc:  # the statements will say so, and take the thread path
+            logger.warning("room statements' pool could not open: %r", exc)
 
 
 async def release() -> None:

@@ -292,7 +292,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             display_token=payload.get("display_token") or "")
         self.participant = participant
         self.room_id = participant.room_id
-        aio.hold()
+        await aio.hold()
         await self.send_snapshot()
         return {"room_id": self.room_id, "participant_id": participant.pk, "role": participant.role}
 
