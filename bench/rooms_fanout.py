@@ -328,6 +328,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--events", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=50,
+                        help="rounds of simultaneous page changes in the many-room scenarios")
     parser.add_argument("--web-processes", type=int, default=1,
                         help="daphne processes behind the Redis layer, sockets spread over them")
     parser.add_argument("--only", choices=("1x200", "20x20", "20x1"),
@@ -378,16 +380,16 @@ def main():
                 continue
             rooms = [host_room(n) for n in range(1000 * viewers + 1, 1000 * viewers + count + 1)]
             latencies, cpu = asyncio.run(many_rooms(
-                urls, rooms, viewers, 50, lambda: sum(map(server_cpu, daphnes))))
+                urls, rooms, viewers, args.rounds, lambda: sum(map(server_cpu, daphnes))))
             ms = [x * 1000 for x in latencies]
             floor_rooms = [(200 + viewers * 100 + n, "") for n in range(count)]
             floor_latencies, floor_cpu = asyncio.run(many_rooms(
-                floor_urls, floor_rooms, viewers, 50, lambda: server_cpu(floor)))
+                floor_urls, floor_rooms, viewers, args.rounds, lambda: server_cpu(floor)))
             floor_ms = [x * 1000 for x in floor_latencies]
             if os.environ.get("BENCH_VERBOSE"):
                 rounds = [round(max(ms[i:i + count])) for i in range(0, len(ms), count)]
                 print("slowest delivery per round (ms):", rounds)
-            print(f"{count} rooms x {viewers} viewers, 50 simultaneous page changes per room: "
+            print(f"{count} rooms x {viewers} viewers, {args.rounds} simultaneous page changes per room: "
                   f"{figures(ms)} | floor {figures(floor_ms)} | {load()}")
             print(f"  server CPU per page change: daphne {cpu * 1000:.2f} ms, "
                   f"floor {floor_cpu * 1000:.2f} ms")
