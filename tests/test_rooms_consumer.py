@@ -211,6 +211,11 @@ async def test_page_turns_run_on_the_event_loop_without_a_database_thread(room, 
     """rooms.aio: page turns and pongs never reach the thread path (made to fail here), the
     event still reaches everyone, and whatever the statement refuses falls back to set_page."""
     viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Ann")
+    # joining opened the statements' pool, so the first page turn does not wait for a new
+    # connection to PostgreSQL
+    pool = aio._pools[asyncio.get_running_loop()]
+    await asyncio.wait_for(pool.wait(), 5)
+    assert pool.get_stats()["pool_size"] >= 1
     controller = await Peer.open(host, "controller", room.id)
     host_p = await db(Participant.objects.get, room=room, role="host")
     await db(services.select_song, room.id, host_p, song.id)
