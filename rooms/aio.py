@@ -24,6 +24,7 @@ import asyncio
 import logging
 import weakref
 
+import psycopg
 from django.conf import settings
 from django.db import connections
 
@@ -57,12 +58,13 @@ async def _pool():
     if pool is None:
         params = connections["default"].get_connection_params()
         # Django's client-side cursor and adapters are for the ORM; plain psycopg binds here.
-        # Django turns prepared statements off (prepare_threshold=None); these few statements
-        # run thousands of times, and prepared they take half the round trip (PostgreSQL's
-        # parse and plan of TURN_PAGES was ~0.45 ms of 0.9). A PgBouncer in transaction mode
-        # needs max_prepared_statements for them (docs/deployment.md).
-        for key in ("cursor_factory", "context", "prepare_threshold"):
+        for key in ("cursor_factory", "context"):
             params.pop(key, None)
+        if settings.ROOMS_PREPARED_STATEMENTS:
+            # Django turns them off (prepare_threshold=None) for poolers; these few statements
+            # run thousands of times, and prepared they take half the round trip (PostgreSQL's
+            # parse and plan of TURN_PAGES was ~0.45 ms of 0.9; docs/deployment.md)
+            params.pop("prepare_threshold", None)
         params["autocommit"] = True
         size = settings.ROOMS_ASYNC_DB_CONNECTIONS
         pool = _pools[loop] = AsyncConnectionPool(
@@ -86,8 +88,14 @@ async def _fetch(sql: str, params: dict, what: str) -> list:
     try:
         pool = await _pool()
         async with pool.connection(timeout=CONNECTION_WAIT_SECONDS) as conn:
-            cursor = await conn.execute(sql, params)
-            return await cursor.fetchall() if cursor.description else []
+            try:
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchall() if cursor.description else []
+            except psycopg.Error:
+                # the pool replaces a closed connection: no prepared statement outlives a
+                # failure (a migration changed a result type, a pooler lost it)
+                await conn.close()
+                raise
     except Exception as exc:  # database away, pool exhausted: the thread path reports it
         _cooling[loop] = loop.time() + COOL_DOWN_SECONDS
         logger.warning("%s on the event loop failed (room statements take the thread path for "

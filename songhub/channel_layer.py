@@ -33,7 +33,8 @@ class PipelinedShard(RedisSingleShardConnection):
             async with self._redis.pipeline(transaction=False) as pipeline:
                 for channel, message in messages:
                     pipeline.publish(channel, message)
-                return await pipeline.execute()
+                # one message's error is its own caller's, not every caller's in the pipeline
+                return await pipeline.execute(raise_on_error=False)
 
 
 class PipelinedPubSubChannelLayer(RedisPubSubChannelLayer):

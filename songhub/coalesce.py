@@ -20,11 +20,11 @@ def take_all(waiting: Waiting) -> tuple[Waiting, Waiting]:
 
 
 class Coalescer:
-    """Runs `run(items)` (an async callable returning one result per item, in order) one call
-    at a time. An item that finds no call running goes at once in its caller's task; items that
-    arrive meanwhile wait and go together in the next call. `pick(waiting)` splits the waiting
-    (item, future) pairs into this call's and later calls' (default: all now). Belongs to one
-    event loop."""
+    """Runs `run(items)` (an async callable returning one result per item, in order; an
+    exception as an item's result is raised in that item's caller) one call at a time. An item
+    that finds no call running goes at once in its caller's task; items that arrive meanwhile
+    wait and go together in the next call. `pick(waiting)` splits the waiting (item, future)
+    pairs into this call's and later calls' (default: all now). Belongs to one event loop."""
 
     def __init__(self, run: Callable[[list], Awaitable[list]],
                  pick: Callable[[Waiting], tuple[Waiting, Waiting]] = take_all):
@@ -63,11 +63,14 @@ class Coalescer:
         self.calls += 1
         try:
             results = await self.run([item for item, _ in batch])
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():  # its caller went away meanwhile
+                    continue
+                if isinstance(result, Exception):  # this item failed, the others did not
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
         except Exception as exc:
             for _, future in batch:
-                if not future.done():  # its caller may have gone meanwhile
+                if not future.done():
                     future.set_exception(exc)
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)

@@ -87,3 +87,31 @@ async def test_a_waiting_item_whose_caller_went_away_still_runs_unless_pick_drop
         recorder.release.set()
         assert await first == 10 and await stays == 30
         assert recorder.calls == expected
+
+
+async def test_an_item_whose_result_is_an_exception_fails_alone():
+    async def run(items):
+        return [ValueError(f"item {item} refused") if item == 2 else item for item in items]
+
+    coalescer = Coalescer(run)
+    coalescer.busy = True  # as while another call runs: the three go together
+    futures = [asyncio.ensure_future(coalescer.submit(n)) for n in (1, 2, 3)]
+    await asyncio.sleep(0)
+    await coalescer._drain()
+    first, second, third = await asyncio.gather(*futures, return_exceptions=True)
+    assert first == 1 and third == 3
+    assert isinstance(second, ValueError) and str(second) == "item 2 refused"
+
+
+async def test_a_run_that_answers_the_wrong_number_of_results_fails_its_callers_not_hangs():
+    async def run(items):
+        return items[:1]
+
+    coalescer = Coalescer(run)
+    coalescer.busy = True
+    futures = [asyncio.ensure_future(coalescer.submit(n)) for n in (1, 2)]
+    await asyncio.sleep(0)
+    await coalescer._drain()
+    first, second = await asyncio.gather(*futures, return_exceptions=True)
+    assert first == 1 and isinstance(second, ValueError)  # zip(strict=True)
+    assert not coalescer.busy

@@ -9,6 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.db import connection
 
 from rooms import aio, services
 from rooms.models import Connection, Participant, Room
@@ -300,6 +301,55 @@ async def test_a_page_turn_whose_socket_went_away_while_it_waited_is_not_run(roo
     assert turns.calls == 1 and not turns.busy
     assert (await db(Room.objects.get, pk=room.pk)).current_page == 1
     await aio.release()
+
+
+@pytest.mark.postgres
+async def test_a_prepared_page_turn_a_schema_change_broke_heals_on_a_fresh_connection(
+        room, song, monkeypatch, settings):
+    """The loop path's statements are prepared. When a schema change makes the prepared one
+    fail ("cached plan must not change result type"), that turn takes the thread path and
+    its connection is replaced, so later turns prepare afresh instead of failing forever."""
+    host_p = await db(Participant.objects.get, room=room, role="host")
+    await db(services.select_song, room.id, host_p, song.id)
+    monkeypatch.setattr(aio, "COOL_DOWN_SECONDS", 0.0)
+    await aio.hold()
+    pool = aio._pools[asyncio.get_running_loop()]
+    for n in range(14):  # psycopg prepares a statement on its fifth run (per connection)
+        assert (await aio.turn_page(room.id, host_p.pk, 2 + n % 2))["current_page"] == 2 + n % 2
+
+    def alter(column_type):
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {Room._meta.db_table} "
+                           f"ALTER COLUMN state_version TYPE {column_type}")
+
+    await db(alter, "bigint")
+    try:
+        replaced = pool.get_stats().get("returns_bad", 0)
+        refused = 0  # each pooled connection had prepared it: each fails once, then is replaced
+        while await aio.turn_page(room.id, host_p.pk, 3 - refused % 2) is None:
+            refused += 1
+            assert refused <= settings.ROOMS_ASYNC_DB_CONNECTIONS
+        assert refused >= 1  # the schema change did break the prepared statement
+        assert pool.get_stats().get("returns_bad", 0) == replaced + refused  # closed, not kept
+        for page in (1, 2, 3, 1, 2, 3):
+            assert (await aio.turn_page(room.id, host_p.pk, page))["current_page"] == page
+    finally:
+        await db(alter, "integer")
+        await aio.release()
+
+
+@pytest.mark.postgres
+async def test_prepared_statements_can_be_turned_off_for_a_pooler(settings):
+    """ROOMS_PREPARED_STATEMENTS=false (a PgBouncer without max_prepared_statements) keeps
+    Django's choice: nothing is prepared."""
+    for prepared, threshold in ((False, None), (True, 5)):
+        settings.ROOMS_PREPARED_STATEMENTS = prepared
+        await aio.hold()
+        try:
+            async with aio._pools[asyncio.get_running_loop()].connection() as conn:
+                assert conn.prepare_threshold == threshold
+        finally:
+            await aio.release()
 
 
 @pytest.mark.postgres
