@@ -146,9 +146,10 @@ _page_turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> 
 
 def page_turns() -> PageTurns:
     loop = asyncio.get_running_loop()
-    if loop not in _page_turns:
-        _page_turns[loop] = PageTurns()
-    return _page_turns[loop]
+    turns = _page_turns.get(loop)  # every page turn asks: one weak-key lookup, not two
+    if turns is None:
+        turns = _page_turns[loop] = PageTurns()
+    return turns
 
 
 async def turn_page(room_id: int, participant_id: int, page) -> dict | None:
