@@ -7,8 +7,10 @@ its sockets in the room (rooms.relay). Nothing a client sends can crash the
 connection: bad frames get an `error` frame, and an optional `request_id` gets an `ack`.
 
 Consistency: after the snapshot (`room_state`, at `room_version` V) the consumer forwards only
-events newer than V. If the channel layer lost events (Redis down), the consumer notices at
-its next ping that the room's version moved past what it forwarded and sends a fresh snapshot.
+events newer than V. Every version is one event, so an event that skips a version means one was
+lost (Redis was down while another process sent it) or overtaken (two processes published at
+once); if the channel layer lost events, the room's version also moves past what was forwarded.
+Either way the consumer notices and sends a fresh snapshot at its next ping.
 """
 
 from __future__ import annotations
@@ -169,6 +171,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.subscribed = False
         self.held = None  # room messages waiting for a snapshot being read (send_snapshot)
         self.behind_since = None  # a room version seen in the database but not yet forwarded
+        self.missed = False  # an event skipped a version: one never reached this socket
         await self.accept()
         self.pinger = asyncio.create_task(self.ping_forever())
 
@@ -305,6 +308,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.subscribe()
             snapshot = await room_db(self.snapshot_and_connect)()
             self.seen_version, self.behind_since = snapshot["room_version"], None
+            self.missed = False
             await self.send_frame("room_state", snapshot)
             if snapshot["song"]["song_id"] is not None:
                 await self.send_frame("song_updated", snapshot["song"])
@@ -329,14 +333,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         return services.snapshot(services.get_open_room(self.room_id))
 
     async def check_in_sync(self) -> None:
-        """Resend the snapshot when events were lost: not subscribed, or the room's version
-        stayed ahead of what this client was sent for a whole check interval."""
+        """Resend the snapshot when events were lost: not subscribed, an event skipped a
+        version, or the room's version stayed ahead of what this client was sent for a whole
+        check interval."""
         version = await on_loop_or_thread(aio.room_version, services.room_version,
                                           self.room_id)
         if version is None:
             return
-        if not self.subscribed or (self.behind_since is not None
-                                   and self.seen_version < self.behind_since):
+        if not self.subscribed or self.missed or (self.behind_since is not None
+                                                  and self.seen_version < self.behind_since):
             logger.info("room %s: client behind (%s < %s), resending the snapshot",
                         self.room_id, self.seen_version, version)
             await self.send_snapshot()
@@ -385,9 +390,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def room_event(self, event):
         """Every rooms.events.broadcast (the frame arrives serialised).
         Nothing older than what the client already has goes out."""
-        if event["room_version"] <= self.seen_version:
+        version = event["room_version"]
+        if version <= self.seen_version:
             return
-        self.seen_version = event["room_version"]
+        if version > self.seen_version + 1:  # the next snapshot brings what it skipped
+            self.missed = True
+        self.seen_version = version
         await self.send(text_data=event["frame"])
         if "sent_at" in event:
             metrics.ROOM_FANOUT.observe(max(0.0, time.time() - event["sent_at"]))

@@ -5,6 +5,7 @@ import json
 import math
 
 import pytest
+from django.db.models import F
 from channels.layers import get_channel_layer
 
 from rooms import events, services
@@ -214,6 +215,25 @@ async def test_every_event_carries_the_room_version_and_nothing_older_than_the_s
     assert all(f[1].get("room_version", seen + 1) > seen for f in viewer.seen
                if f[0] != "room_state" and isinstance(f[1], dict))
     assert not any(f[0] == "page_updated" and f[1]["current_page"] == 3 for f in viewer.seen)
+    await viewer.close()
+    await controller.close()
+
+
+@pytest.mark.asyncio
+async def test_an_event_that_skips_a_version_brings_a_fresh_snapshot(room, song, host, settings):
+    settings.ROOMS_PING_SECONDS = 0.3
+    controller = await Peer.open(host, "controller", room.id)
+    viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Viewer")
+    await controller.send("select_song", {"song_id": song.id})
+    await viewer.expect("song_updated")
+    # a committed change whose event never reached this process (Redis was down when another
+    # process sent it); the room's version is then no further than the next event's
+    await db(lambda: Room.objects.filter(pk=room.id).update(version=F("version") + 1,
+                                                            name="Renamed"))
+    await controller.send("set_page", {"page": 2})
+    assert (await viewer.expect("page_updated"))["current_page"] == 2
+    resent = await viewer.expect("room_state", lambda s: s["name"] == "Renamed", timeout=10)
+    assert resent["song"]["current_page"] == 2
     await viewer.close()
     await controller.close()
 
