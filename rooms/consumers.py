@@ -172,6 +172,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.held = None  # room messages waiting for a snapshot being read (send_snapshot)
         self.behind_since = None  # a room version seen in the database but not yet forwarded
         self.missed = False  # an event skipped a version: one never reached this socket
+        self.answering = False  # a frame's command runs
+        self.close_after_answer = False  # the room closed while it ran: its reply goes first
         await self.accept()
         self.pinger = asyncio.create_task(self.ping_forever())
 
@@ -200,6 +202,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # -- frames in ------------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None):
         self.last_heard = time.monotonic()
+        self.answering = True
+        try:
+            await self.answer(text_data, bytes_data)
+        finally:
+            self.answering = False
+        if self.close_after_answer:
+            await self.close(code=4001)
+
+    async def answer(self, text_data, bytes_data) -> None:
+        """Run one frame's command; its ack (with a `request_id`) or error goes back."""
         request_id = None
         try:
             name, payload = self.parse(text_data, bytes_data)
@@ -400,7 +412,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if "sent_at" in event:
             metrics.ROOM_FANOUT.observe(max(0.0, time.time() - event["sent_at"]))
         if event["name"] == "room_closed":
-            await self.close(code=4001)
+            if self.answering:  # this socket's own command (the host leaving) gets its ack
+                self.close_after_answer = True
+            else:
+                await self.close(code=4001)
 
     async def room_presence(self, event):
         """Leadership goes out at once; client counts are coalesced (ROOMS_PRESENCE_COALESCE)."""

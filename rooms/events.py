@@ -37,6 +37,8 @@ from django.db import transaction
 
 from songhub import metrics
 
+from . import relay
+
 logger = logging.getLogger(__name__)
 #: process-wide counters for operators (also logged on every failure)
 stats = {"broadcast_failures": 0}
@@ -132,25 +134,25 @@ def now_ts() -> float:
     return round(time.time(), 3)
 
 
-def room_event(room_id: int, version: int, name: str, payload: dict) -> tuple[str, dict]:
-    """The group and channel-layer message for `[name, payload]` with `room_version`, the
+def room_event(room_id: int, version: int, name: str, payload: dict) -> tuple[int, dict]:
+    """The room and channel-layer message for `[name, payload]` with `room_version`, the
     frame serialised once here rather than once per connected client."""
     payload = {**payload, "room_version": version}
-    return room_group(room_id), {"type": "room.event", "name": name, "room_version": version,
-                                 "frame": encode(name, payload)}
+    return room_id, {"type": "room.event", "name": name, "room_version": version,
+                     "frame": encode(name, payload)}
 
 
 def broadcast(room_id: int, version: int, name: str, payload: dict) -> None:
     """Send `[name, payload]` (with `room_version`) to everyone in the room once the current
     transaction commits."""
-    group, message = room_event(room_id, version, name, payload)
-    transaction.on_commit(lambda: _deliver(group, message))
+    room_id, message = room_event(room_id, version, name, payload)
+    transaction.on_commit(lambda: _deliver(room_id, message))
 
 
 def notify_consumers(room_id: int, kind: str, **data) -> None:
     """Internal fan-out to the room's consumers (e.g. 'leader changed'), after commit."""
     message = {"type": kind.replace("_", "."), **data}
-    transaction.on_commit(lambda: _deliver(room_group(room_id), message))
+    transaction.on_commit(lambda: _deliver(room_id, message))
 
 
 _outbox = threading.local()
@@ -167,12 +169,12 @@ def collecting():
         _outbox.messages = None
 
 
-def _deliver(group: str, message: dict) -> None:
+def _deliver(room_id: int, message: dict) -> None:
     messages = getattr(_outbox, "messages", None)
     if messages is not None:
-        messages.append((group, message))
+        messages.append((room_id, message))
     else:
-        _group_send(group, message)
+        _group_send(room_group(room_id), message)
 
 
 def _stamped(message: dict) -> dict:
@@ -190,15 +192,16 @@ def _send_failed(group: str, exc: Exception) -> None:
                    stats["broadcast_failures"], exc)
 
 
-async def send_collected(messages: list[tuple[str, dict]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
+async def send_collected(messages: list[tuple[int, dict]]) -> None:
+    """Send what `collecting` kept, from the event loop: through the room's relay, so this
+    process' sockets have it before it goes to Redis (rooms.relay)."""
+    if get_channel_layer() is None:
         return
-    for group, message in messages:
+    for room_id, message in messages:
         try:
-            await layer.group_send(group, _stamped(message))
+            await relay.send(room_id, _stamped(message))
         except Exception as exc:
-            _send_failed(group, exc)
+            _send_failed(room_group(room_id), exc)
 
 
 def _group_send(group: str, message: dict) -> None:

@@ -57,3 +57,40 @@ async def test_a_publish_while_redis_is_unreachable_raises_and_the_next_one_work
         await unreachable.group_send("room.1", {"type": "room.event", "n": 0})
     await sender.group_send("room.1", {"type": "room.event", "n": 1})
     assert (await asyncio.wait_for(listener.receive(channel), 5))["n"] == 1
+
+
+async def test_a_send_beyond_the_sender_publishes_only_when_another_process_subscribes(layers):
+    sender, listener = layers
+    own = await sender.new_channel()
+    await sender.group_add("room.1", own)
+    await asyncio.sleep(0.2)
+
+    async def beyond(n):
+        return await sender.group_send_beyond("room.1", {"type": "room.event", "n": n}, sender=own)
+
+    # only the sender's own subscription: Redis sends nothing, in a pipeline or alone
+    assert await asyncio.gather(*(beyond(n) for n in range(3))) == [0, 0, 0]
+    other = await listener.new_channel()  # a process running plain channels_redis counts too
+    await listener.group_add("room.1", other)
+    await asyncio.sleep(0.2)
+    assert await beyond(3) == 2
+    assert (await asyncio.wait_for(listener.receive(other), 5))["n"] == 3
+    # the sender's channel got only what was published: n=3, never 0-2
+    assert (await asyncio.wait_for(sender.receive(own), 5))["n"] == 3
+
+
+async def test_after_redis_restarts_a_sender_not_yet_resubscribed_still_publishes(layers):
+    sender, listener = layers
+    own = await sender.new_channel()
+    await sender.group_add("room.1", own)
+    other = await listener.new_channel()
+    await listener.group_add("room.1", other)
+    await asyncio.sleep(0.2)
+    # what a Redis restart leaves until the sender's connection resubscribes: the other process
+    # is back, the sender is not (its own channel and the group go in one SUBSCRIBE)
+    shard = sender._get_layer()._shards[0]
+    await shard._pubsub.unsubscribe()
+    await asyncio.sleep(0.2)
+    assert await sender.group_send_beyond("room.1", {"type": "room.event", "n": 1},
+                                          sender=own) == 1
+    assert (await asyncio.wait_for(listener.receive(other), 5))["n"] == 1

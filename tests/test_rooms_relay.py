@@ -1,13 +1,17 @@
 """rooms.relay on the configured channel layer (Redis in CI): a room's sockets in one process
-share one subscription, get every message in order, and outlive each other's failures."""
+share one subscription, get every message in order, and outlive each other's failures; what
+the process sends reaches its own sockets at once and Redis only when another process listens."""
 
 import asyncio
 
 import pytest
+import redis.asyncio
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from rooms import relay
 from rooms.events import room_group
+from songhub.channel_layer import PipelinedPubSubChannelLayer
 
 pytestmark = pytest.mark.asyncio
 
@@ -38,7 +42,8 @@ async def test_one_subscription_feeds_every_socket_of_the_room_in_order(monkeypa
 
     async def counting_receive(channel):
         message = await real_receive(channel)
-        taken.append(channel)
+        if "n" in message:  # not the relay's own probe of its subscription
+            taken.append(channel)
         return message
 
     monkeypatch.setattr(layer, "receive", counting_receive)
@@ -79,3 +84,37 @@ async def test_a_failed_subscription_is_not_kept(monkeypatch):
     await layer.group_send(room_group(90_002), {"type": "room.event", "n": 1})
     await asyncio.wait_for(member.arrived.wait(), 5)
     await relay.leave(90_002, member)
+
+
+@pytest.mark.redis
+async def test_a_message_goes_to_local_sockets_at_once_and_through_redis_only_for_others():
+    room_id, group = 90_003, room_group(90_003)
+    members = [Member(), Member()]
+    for member in members:
+        await relay.join(room_id, member)
+    watcher = redis.asyncio.from_url(settings.REDIS_URL)
+    published = watcher.pubsub()
+    await published.psubscribe(f"*__group__{group}")  # sees every PUBLISH, counts in no NUMSUB
+    assert (await published.get_message(timeout=5))["type"] == "psubscribe"
+
+    await relay.send(room_id, {"type": "room.event", "n": 1})
+    assert [member.messages for member in members] == [[1], [1]]  # before send returned
+
+    other = PipelinedPubSubChannelLayer(hosts=[settings.REDIS_URL],
+                                        prefix=settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"])
+    other_channel = await other.new_channel()  # another process with a socket in the room
+    await other.group_add(group, other_channel)
+    await asyncio.sleep(0.2)  # SUBSCRIBE is asynchronous on the server side
+    await relay.send(room_id, {"type": "room.event", "n": 2})
+    assert (await asyncio.wait_for(other.receive(other_channel), 5))["n"] == 2
+    # the first PUBLISH Redis saw for the room is n=2: n=1 never left this process
+    first = await published.get_message(ignore_subscribe_messages=True, timeout=5)
+    assert other.deserialize(first["data"])["n"] == 2
+    await asyncio.sleep(0.2)  # n=2 came back to this process' relay too, which dropped it
+    assert [member.messages for member in members] == [[1, 2], [1, 2]]
+
+    await other.flush()
+    await published.aclose()
+    await watcher.aclose()
+    for member in members:
+        await relay.leave(room_id, member)
