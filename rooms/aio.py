@@ -164,7 +164,7 @@ async def turn_page(room_id: int, participant_id: int, page) -> dict | None:
     if row is None:
         return None
     version, state = services.page_turned(room_id, participant_id, page, row)
-    await events.send_collected([events.room_event(room_id, version, "page_updated", state)])
+    await events.send_collected([(room_id, events.room_event(version, "page_updated", state))])
     return dict(state)
 
 

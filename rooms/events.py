@@ -134,18 +134,18 @@ def now_ts() -> float:
     return round(time.time(), 3)
 
 
-def room_event(room_id: int, version: int, name: str, payload: dict) -> tuple[int, dict]:
-    """The room and channel-layer message for `[name, payload]` with `room_version`, the
-    frame serialised once here rather than once per connected client."""
+def room_event(version: int, name: str, payload: dict) -> dict:
+    """The channel-layer message for `[name, payload]` with `room_version`, the frame
+    serialised once here rather than once per connected client."""
     payload = {**payload, "room_version": version}
-    return room_id, {"type": "room.event", "name": name, "room_version": version,
-                     "frame": encode(name, payload)}
+    return {"type": "room.event", "name": name, "room_version": version,
+            "frame": encode(name, payload)}
 
 
 def broadcast(room_id: int, version: int, name: str, payload: dict) -> None:
     """Send `[name, payload]` (with `room_version`) to everyone in the room once the current
     transaction commits."""
-    room_id, message = room_event(room_id, version, name, payload)
+    message = room_event(version, name, payload)
     transaction.on_commit(lambda: _deliver(room_id, message))
 
 

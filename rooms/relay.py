@@ -8,9 +8,10 @@ of daphne's event-loop time when a room of 200 followed its host (py-spy, bench/
 #13). Here the process joins the room's group once (its own layer channel), decodes each
 message once and hands it to every local member's handler directly, in the order received.
 
-Only the public channel-layer API is used (`new_channel`, `group_add`, `receive`,
-`group_discard`), so the in-memory layer of the embedded default and the Redis layer behave
-alike, and events still reach other processes' sockets through the layer. Relays belong to an
+Only the public channel-layer API is used (`new_channel`, `group_add`, `group_send`, `receive`,
+`group_discard`, and `group_send_beyond` where the layer has it), so the in-memory layer of the
+embedded default and the Redis layer behave alike, and events still reach other processes'
+sockets through the layer. Relays belong to an
 event loop (daphne has one; in-process tests open one per test).
 
 A message sent from a loop that has the room's relay (`send`) goes to that loop's sockets at
@@ -21,6 +22,13 @@ process, the PUBLISH, its receipt through redis-py and the round trip before the
 were a fifth of daphne's CPU per page turn (#13). The relay counts itself as a subscriber only
 once its subscription is confirmed (its probe came back), so a process whose SUBSCRIBE Redis
 has not yet run never leaves others out.
+
+Room events reach the sockets in `room_version` order. Every version is one event, but two
+commands' events can arrive the other way round: threads that committed one after the other
+return in the other order, or this process' own event is delivered before another process'
+older one has crossed Redis. An event that arrives before the one it follows waits for it up
+to REORDER_SECONDS; if that never comes (Redis lost it), the rest go on, and each socket sees
+the gap and fetches a fresh snapshot (rooms.consumers).
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ _relays: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> {roo
 #: how long a relay waits for each probe of its subscription (doubling; then it gives up and
 #: its process' messages go to every subscriber, as without confirmation)
 PROBE_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.6)
+#: how long an event waits for an older one still on its way
+REORDER_SECONDS = 0.1
 
 
 class Relay:
@@ -51,6 +61,10 @@ class Relay:
         self.channel: str | None = None
         self.reader: asyncio.Task | None = None
         self.confirmed = asyncio.Event()  # Redis runs the subscription: our probe came back
+        self.version: int | None = None  # the newest room_version handed to the sockets
+        self.early: dict[int, dict] = {}  # events waiting for an older one, by room_version
+        self.waiting: asyncio.TimerHandle | None = None
+        self.handing_out = asyncio.Lock()
         self.started = asyncio.ensure_future(self._start())
 
     @property
@@ -91,16 +105,52 @@ class Relay:
                 continue
             if message.get("origin") == self.channel:  # ours: delivered when sent (or a probe)
                 self.confirmed.set()
-                continue
-            await self.deliver(message)
+            elif message.get("name") != "relay_probe":  # another process' probe: not for sockets
+                await self.deliver(message)
 
     async def deliver(self, message: dict) -> None:
-        """Hand `message` to every socket of the room in this process."""
-        for member in list(self.members):  # one member's failure never starves the rest
-            try:
-                await member.room_message(message)
-            except Exception:
-                logger.exception("%s: a socket failed to take a room message", self.group)
+        """Hand `message` to every socket of the room in this process; a room event only after
+        the version before it (or REORDER_SECONDS)."""
+        version = message.get("room_version")
+        if version is None or self.version is None or version <= self.version:
+            if version is not None and self.version is None:
+                self.version = version
+            await self._hand_out([message])  # presence, the first event seen, or a stale one
+        elif version > self.version + 1:  # the one before it is still on its way
+            self.early[version] = message
+            if self.waiting is None:
+                self.waiting = asyncio.get_running_loop().call_later(
+                    REORDER_SECONDS, lambda: asyncio.ensure_future(self._stop_waiting()))
+        else:
+            ready = [message]
+            self.version = version
+            while self.version + 1 in self.early:
+                self.version += 1
+                ready.append(self.early.pop(self.version))
+            if not self.early and self.waiting is not None:
+                self.waiting.cancel()
+                self.waiting = None
+            await self._hand_out(ready)
+
+    async def _stop_waiting(self) -> None:
+        """The older event never came: go on with the rest, in order (sockets see the gap)."""
+        self.waiting = None
+        ready = [self.early.pop(version) for version in sorted(self.early)]
+        if ready:
+            logger.info("%s: room version %s never arrived; going on", self.group,
+                        self.version + 1)
+            self.version = ready[-1]["room_version"]
+            await self._hand_out(ready)
+
+    async def _hand_out(self, messages: list[dict]) -> None:
+        async with self.handing_out:  # one batch at a time: every socket sees one order
+            for message in messages:
+                for member in list(self.members):  # one member's failure never starves the rest
+                    try:
+                        await member.room_message(message)
+                    except Exception:
+                        logger.exception("%s: a socket failed to take a room message",
+                                         self.group)
 
     async def send(self, message: dict) -> None:
         """This process' sockets first, then other processes' through the layer."""
@@ -113,6 +163,9 @@ class Relay:
             await self.layer.group_send(self.group, message)
 
     async def stop(self) -> None:
+        self.confirmed.clear()  # sends still under way reach every subscriber
+        if self.waiting is not None:
+            self.waiting.cancel()
         self.started.cancel()
         if self.reader is not None:
             self.reader.cancel()
@@ -138,8 +191,9 @@ async def join(room_id: int, member) -> None:
     try:
         await asyncio.shield(relay.started)
     except Exception:
-        if relays.get(room_id) is relay:
+        if relays.get(room_id) is relay:  # the first joiner to see the failure cleans up
             del relays[room_id]
+            await relay.stop()  # e.g. subscribed, then the probe could not be sent
         raise
     relay.members.add(member)
 

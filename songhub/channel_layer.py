@@ -39,7 +39,8 @@ class PipelinedShard(RedisSingleShardConnection):
 
     async def publish(self, channel, message, sender: str | None = None):
         """PUBLISH; with `sender` (a channel this connection subscribes to), only if another
-        connection subscribes to `channel`. The number of receivers (0: nobody else)."""
+        connection subscribes to `channel`. Returns the number of subscriptions reached (with
+        `sender`, 0 when nobody else listens and nothing was sent)."""
         return await self.publishes.submit((channel, message, sender))
 
     async def _publish_all(self, messages: list[tuple[str, bytes, str | None]]) -> list:
@@ -73,7 +74,7 @@ class PipelinedPubSubChannelLayer(RedisPubSubChannelLayer):
         """`group_send` for a member of the group, its channel `sender`, that delivered the
         message itself (and ignores it coming back): Redis publishes it only when another
         process subscribes to the group. How many subscriptions it reached (0: none but the
-        sender's, nothing was sent)."""
+        sender's, nothing was sent; -1: a sharded layer, which always publishes)."""
         layer = self._get_layer()
         channel = layer._get_group_channel_name(group)
         if len(layer._shards) > 1:  # the sender's channel may live on another shard: send

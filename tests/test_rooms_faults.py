@@ -112,10 +112,7 @@ async def test_a_redis_outage_loses_no_committed_change_and_followers_resync(own
     await controller.send("set_page", {"page": 3, "request_id": "ws-turn"})
     ack = await controller.expect("ack", lambda p: p["request_id"] == "ws-turn", timeout=15)
     assert ack["success"] is True
-    deadline = time.monotonic() + 10  # the turn's event goes out after its ack
-    while events.stats["broadcast_failures"] < failures + 3:
-        assert time.monotonic() < deadline, events.stats
-        await asyncio.sleep(0.05)
+    assert events.stats["broadcast_failures"] >= failures + 3
 
     await asyncio.to_thread(own_redis.start)  # the same port: the layer reconnects
     resync = await follower.expect("room_state", lambda s: s["song"]["current_page"] == 3,

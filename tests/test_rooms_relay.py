@@ -118,3 +118,35 @@ async def test_a_message_goes_to_local_sockets_at_once_and_through_redis_only_fo
     await watcher.aclose()
     for member in members:
         await relay.leave(room_id, member)
+
+
+class Versions(Member):
+    async def room_message(self, message):
+        self.messages.append(message.get("room_version"))
+        self.arrived.set()
+
+
+async def test_room_events_reach_the_sockets_in_version_order_and_a_lost_one_stalls_briefly():
+    layer, room_id = get_channel_layer(), 90_004
+    member = Versions()
+    await relay.join(room_id, member)
+
+    def event(version):
+        return {"type": "room.event", "name": "page_updated", "room_version": version}
+
+    await relay.send(room_id, event(1))
+    # another process' older event is still crossing Redis when this one's newer event is sent
+    await relay.send(room_id, event(3))
+    await layer.group_send(room_group(room_id), event(2))
+    await until(lambda: len(member.messages) == 3)
+    assert member.messages == [1, 2, 3]
+
+    started = asyncio.get_running_loop().time()
+    await relay.send(room_id, event(5))  # 4 was lost (Redis was down while it was sent)
+    await relay.send(room_id, {"type": "room.presence", "leader": None, "client_count": 1})
+    await relay.send(room_id, event(6))
+    await until(lambda: 6 in member.messages)
+    waited = asyncio.get_running_loop().time() - started
+    assert member.messages == [1, 2, 3, None, 5, 6]  # presence has no version: it goes at once
+    assert relay.REORDER_SECONDS <= waited < 2
+    await relay.leave(room_id, member)
