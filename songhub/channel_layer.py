@@ -13,9 +13,14 @@ class share a Redis.
 
 from __future__ import annotations
 
+import logging
+
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisSingleShardConnection
+from redis.exceptions import ResponseError
 
 from .coalesce import Coalescer
+
+logger = logging.getLogger(__name__)
 
 #: PUBLISH ARGV[2] to ARGV[1] only when a connection other than the sender's subscribes to it.
 #: The sender's connection is the one subscribed to its own channel ARGV[3]: redis-py restores a
@@ -36,6 +41,7 @@ class PipelinedShard(RedisSingleShardConnection):
     def __init__(self, host, channel_layer):
         super().__init__(host, channel_layer)
         self.publishes = Coalescer(self._publish_all)
+        self.scripting = True  # off once Redis refuses EVAL (an ACL without @scripting)
 
     async def publish(self, channel, message, sender: str | None = None):
         """PUBLISH; with `sender` (a channel this connection subscribes to), only if another
@@ -46,17 +52,32 @@ class PipelinedShard(RedisSingleShardConnection):
     async def _publish_all(self, messages: list[tuple[str, bytes, str | None]]) -> list:
         async with self._lock:
             self._ensure_redis()
-            if len(messages) == 1:  # a lone publish: a plain command is cheaper than a pipeline
-                return [await self._send(self._redis, *messages[0])]
-            async with self._redis.pipeline(transaction=False) as pipeline:
-                for message in messages:
-                    self._send(pipeline, *message)
-                # one message's error is its own caller's, not every caller's in the pipeline
-                return await pipeline.execute(raise_on_error=False)
+            results = await self._send_all(messages)
+            refused = [n for n, (message, result) in enumerate(zip(messages, results))
+                       if message[2] is not None and isinstance(result, ResponseError)]
+            if refused and self.scripting:
+                self.scripting = False
+                logger.warning("Redis refused the publish script (%s); room events are "
+                               "published to every process from now on", results[refused[0]])
+                again = await self._send_all([messages[n] for n in refused])
+                for n, result in zip(refused, again):
+                    results[n] = result
+            return results
 
-    @staticmethod
-    def _send(redis, channel, message, sender):
-        if sender is None:
+    async def _send_all(self, messages: list[tuple[str, bytes, str | None]]) -> list:
+        if len(messages) == 1:  # a lone publish: a plain command is cheaper than a pipeline
+            try:
+                return [await self._send(self._redis, *messages[0])]
+            except ResponseError as exc:
+                return [exc]
+        async with self._redis.pipeline(transaction=False) as pipeline:
+            for message in messages:
+                self._send(pipeline, *message)
+            # one message's error is its own caller's, not every caller's in the pipeline
+            return await pipeline.execute(raise_on_error=False)
+
+    def _send(self, redis, channel, message, sender):
+        if sender is None or not self.scripting:
             return redis.publish(channel, message)
         return redis.eval(PUBLISH_BEYOND, 0, channel, message, sender)
 

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import pytest_asyncio
+import redis.asyncio
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
@@ -94,3 +95,28 @@ async def test_after_redis_restarts_a_sender_not_yet_resubscribed_still_publishe
     assert await sender.group_send_beyond("room.1", {"type": "room.event", "n": 1},
                                           sender=own) == 1
     assert (await asyncio.wait_for(listener.receive(other), 5))["n"] == 1
+
+
+async def test_a_redis_that_refuses_scripts_gets_plain_publishes(layers):
+    sender, listener = layers
+    admin = redis.asyncio.from_url(settings.REDIS_URL)
+    user = f"songhub-noscript-{uuid.uuid4().hex[:8]}"
+    await admin.acl_setuser(user, enabled=True, nopass=True, keys=["~*"], channels=["*"],
+                            commands=["+@all", "-@scripting"])
+    try:
+        url = settings.REDIS_URL.replace("redis://", f"redis://{user}@", 1)
+        limited = PipelinedPubSubChannelLayer(hosts=[url], prefix=sender.prefix)
+        own = await limited.new_channel()
+        await limited.group_add("room.1", own)
+        other = await listener.new_channel()
+        await listener.group_add("room.1", other)
+        await asyncio.sleep(0.2)
+        reached = await asyncio.gather(*(limited.group_send_beyond(
+            "room.1", {"type": "room.event", "n": n}, sender=own) for n in range(3)))
+        assert reached == [2, 2, 2]  # published to all, the sender's own echo included
+        heard = [(await asyncio.wait_for(listener.receive(other), 5))["n"] for _ in range(3)]
+        assert heard == [0, 1, 2]
+        await limited.flush()
+    finally:
+        await admin.acl_deluser(user)
+        await admin.aclose()
