@@ -64,6 +64,7 @@ class Relay:
         self.version: int | None = None  # the newest room_version handed to the sockets
         self.early: dict[int, dict] = {}  # events waiting for an older one, by room_version
         self.waiting: asyncio.TimerHandle | None = None
+        self.catching_up: asyncio.Future | None = None
         self.handing_out = asyncio.Lock()
         self.started = asyncio.ensure_future(self._start())
 
@@ -119,8 +120,8 @@ class Relay:
         elif version > self.version + 1:  # the one before it is still on its way
             self.early[version] = message
             if self.waiting is None:
-                self.waiting = asyncio.get_running_loop().call_later(
-                    REORDER_SECONDS, lambda: asyncio.ensure_future(self._stop_waiting()))
+                self.waiting = asyncio.get_running_loop().call_later(REORDER_SECONDS,
+                                                                     self._give_up_waiting)
         else:
             ready = [message]
             self.version = version
@@ -131,6 +132,9 @@ class Relay:
                 self.waiting.cancel()
                 self.waiting = None
             await self._hand_out(ready)
+
+    def _give_up_waiting(self) -> None:
+        self.catching_up = asyncio.ensure_future(self._stop_waiting())  # held: not collected
 
     async def _stop_waiting(self) -> None:
         """The older event never came: go on with the rest, in order (sockets see the gap)."""
