@@ -7,10 +7,10 @@ its sockets in the room (rooms.relay). Nothing a client sends can crash the
 connection: bad frames get an `error` frame, and an optional `request_id` gets an `ack`.
 
 Consistency: after the snapshot (`room_state`, at `room_version` V) the consumer forwards only
-events newer than V. Every version is one event, so an event that skips a version means one was
-lost (Redis was down while another process sent it) or overtaken (two processes published at
-once); if the channel layer lost events, the room's version also moves past what was forwarded.
-Either way the consumer notices and sends a fresh snapshot at its next ping.
+events newer than V. Every version is one event, and the relay hands them out in order
+(rooms.relay), so an event that skips a version means one was lost (Redis was down while another
+process sent it); if the channel layer lost events, the room's version also moves past what was
+forwarded. Either way the consumer notices and sends a fresh snapshot at its next ping.
 """
 
 from __future__ import annotations

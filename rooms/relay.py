@@ -6,13 +6,14 @@ viewer: 200 queue puts, 200 decodes, 200 consumer tasks woken, each through Chan
 `await_many_dispatch` and dispatch, before a single frame was written. That was about a third
 of daphne's event-loop time when a room of 200 followed its host (py-spy, bench/rooms_fanout.py;
 #13). Here the process joins the room's group once (its own layer channel), decodes each
-message once and hands it to every local member's handler directly, in the order received.
+message once and hands it to every local member's handler directly (in `room_version` order,
+below).
 
 Only the public channel-layer API is used (`new_channel`, `group_add`, `group_send`, `receive`,
 `group_discard`, and `group_send_beyond` where the layer has it), so the in-memory layer of the
 embedded default and the Redis layer behave alike, and events still reach other processes'
-sockets through the layer. Relays belong to an
-event loop (daphne has one; in-process tests open one per test).
+sockets through the layer. Relays belong to an event loop (daphne has one; in-process tests
+open one per test).
 
 A message sent from a loop that has the room's relay (`send`) goes to that loop's sockets at
 once, then to the layer for other processes, tagged with the relay's channel so the relay
