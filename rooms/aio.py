@@ -25,6 +25,7 @@ import logging
 import weakref
 
 import psycopg
+from psycopg.types.numeric import Int8Dumper
 from django.conf import settings
 from django.db import connections
 
@@ -69,9 +70,30 @@ async def _pool():
         size = settings.ROOMS_ASYNC_DB_CONNECTIONS
         pool = _pools[loop] = AsyncConnectionPool(
             kwargs=params, min_size=1, max_size=size, open=False, name="songhub-rooms",
-            timeout=settings.DB_POOL_TIMEOUT_SECONDS, num_workers=1)
+            timeout=settings.DB_POOL_TIMEOUT_SECONDS, num_workers=1, configure=_configure)
         await pool.open()
     return pool
+
+
+#: PostgreSQL plans a prepared statement afresh at each of its first five runs, then keeps a
+#: generic plan if that costs no more: after six, the choice is made
+PLAN_CHOICE_RUNS = 6
+
+
+async def _configure(conn) -> None:
+    """Ready a new connection of the pool before anyone waits on it (the pool opens at a
+    room's first join, `hold`). A new PostgreSQL backend reads its catalogs and plans at its
+    first statements: the first page turns of 20 rooms at once waited for ~6 ms of that (#13).
+    So each room statement runs here, matching no row (there is no room 0). Every int goes out
+    as bigint, so each statement has one prepared form whatever its ids' size (psycopg keys a
+    prepared statement by parameter types: int2[] for small ids, int4[] and int8[] later)."""
+    conn.adapters.register_dumper(int, Int8Dumper)
+    runs = PLAN_CHOICE_RUNS if settings.ROOMS_PREPARED_STATEMENTS else 1
+    for sql, params in ((services.TURN_PAGES, services.turn_pages_params([(0, 0, 1)])),
+                        (services.ROOM_VERSION, {"room": 0}),
+                        (services.TOUCH, services.touch_params(""))):
+        for _ in range(runs):
+            await conn.execute(sql, params, prepare=settings.ROOMS_PREPARED_STATEMENTS)
 
 
 class Unavailable(Exception):

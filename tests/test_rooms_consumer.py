@@ -353,6 +353,36 @@ async def test_prepared_statements_can_be_turned_off_for_a_pooler(settings):
 
 
 @pytest.mark.postgres
+async def test_a_new_connection_has_the_room_statements_ready_before_the_first_page_turn(
+        room, settings):
+    """The first page turns after the pool opened used to wait for PostgreSQL's first parse,
+    plan and catalog reads: the pool's connections run each statement before anyone waits."""
+    for prepared in (True, False):
+        settings.ROOMS_PREPARED_STATEMENTS = prepared
+        await aio.hold()
+        try:
+            async with aio._pools[asyncio.get_running_loop()].connection() as conn:
+                rows = await (await conn.execute(
+                    "SELECT statement, parameter_types::text[], generic_plans + custom_plans"
+                    " FROM pg_prepared_statements")).fetchall()
+        finally:
+            await aio.release()
+        if not prepared:
+            assert rows == []  # a pooler without prepared statements: nothing left behind
+            continue
+        # PostgreSQL shows them with $n placeholders: tell them apart by their first words
+        ready = {sql: [(types, runs) for statement, types, runs in rows
+                       if statement.strip().startswith(sql.strip()[:30])]
+                 for sql in (services.TURN_PAGES, services.ROOM_VERSION, services.TOUCH)}
+        assert all(len(forms) == 1 for forms in ready.values()), ready
+        turn_types, turn_runs = ready[services.TURN_PAGES][0]
+        # one prepared form whatever the ids' size: every int goes out as bigint
+        assert turn_types == ["bigint[]", "bigint[]", "bigint[]"]
+        assert turn_runs > 5  # past PostgreSQL's five custom plans: its plan choice is made
+    assert (await db(Room.objects.get, pk=room.pk)).version == room.version  # no room touched
+
+
+@pytest.mark.postgres
 async def test_page_turns_take_the_thread_path_when_the_loop_path_is_off_or_failing(
         room, song, host, settings, monkeypatch):
     viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Ann")
