@@ -80,6 +80,35 @@ async def test_a_send_beyond_the_sender_publishes_only_when_another_process_subs
     assert (await asyncio.wait_for(sender.receive(own), 5))["n"] == 3
 
 
+async def test_a_batch_of_sends_is_one_script_call_and_each_reaches_its_own_listeners(layers):
+    sender, listener = layers
+    own = await sender.new_channel()
+    for room in range(20):
+        await sender.group_add(f"room.{room}", own)
+    heard = await listener.new_channel()  # another process listens to room 0 only
+    await listener.group_add("room.0", heard)
+    await asyncio.sleep(0.2)
+    admin = redis.asyncio.from_url(settings.REDIS_URL)
+
+    async def calls(command):
+        return (await admin.info("commandstats")).get(f"cmdstat_{command}", {}).get("calls", 0)
+
+    before = {command: await calls(command) for command in ("eval", "publish")}
+    reached = await asyncio.gather(
+        *(sender.group_send_beyond(f"room.{room}", {"type": "room.event", "n": room}, sender=own)
+          for room in range(20)),
+        sender.group_send("room.0", {"type": "room.event", "n": "plain"}))
+    evals = await calls("eval") - before["eval"]
+    published = await calls("publish") - before["publish"]
+    await admin.aclose()
+    # room 0 has another listener: published; rooms 1-19 have none: not sent at all
+    assert reached[:20] == [2] + [0] * 19
+    assert published == 2  # the PUBLISH calls the scripts made: room 0, and the plain send
+    assert evals <= 3  # the first send alone, the rest together (one script call per batch)
+    assert [(await asyncio.wait_for(listener.receive(heard), 5))["n"] for _ in range(2)] == [
+        0, "plain"]
+
+
 async def test_after_redis_restarts_a_sender_not_yet_resubscribed_still_publishes(layers):
     sender, listener = layers
     own = await sender.new_channel()
