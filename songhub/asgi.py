@@ -20,11 +20,12 @@ from django.conf import settings  # noqa: E402
 
 from graph.routing import websocket_urlpatterns as graph_websockets  # noqa: E402
 from rooms import oversize  # noqa: E402
-from songhub import write_through  # noqa: E402
+from songhub import autobahn_logs, write_through  # noqa: E402
 from rooms.routing import websocket_urlpatterns  # noqa: E402
 
 oversize.install()  # only an ASGI server loads this module, and only daphne's frames need it
 write_through.install()
+autobahn_logs.install()
 
 
 
