@@ -23,6 +23,7 @@ client JSON is decoded by `decode`, which refuses non-finite numbers outright.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -177,9 +178,16 @@ def _deliver(room_id: int, message: dict) -> None:
         _group_send(room_group(room_id), message)
 
 
+@functools.cache
+def _event_counter(name: str):
+    """The event's counter (`labels()` takes a lock and builds a key on every call; the
+    event names are a fixed few)."""
+    return metrics.ROOM_EVENTS.labels(name)
+
+
 def _stamped(message: dict) -> dict:
     if "name" in message:  # a room event: consumers time its fan-out from here
-        metrics.ROOM_EVENTS.labels(message["name"]).inc()
+        _event_counter(message["name"]).inc()
         return {**message, "sent_at": time.time()}
     return message
 
