@@ -207,6 +207,8 @@ async def many_rooms(servers, rooms, viewers, events, cpu=lambda: 0.0):
     """Latencies, and the server CPU seconds (`cpu()`) per page change while they flowed."""
     setups = await asyncio.gather(*(room_setup(servers, room_id, cookie, viewers)
                                     for room_id, cookie in rooms))
+    gc.collect()
+    gc.freeze()  # as in one_room: the measuring client's GC pauses are not the server's
     start_profile(servers)
     latencies = []
     cpu_before = cpu()
@@ -382,6 +384,7 @@ def main():
             latencies, cpu = asyncio.run(many_rooms(
                 urls, rooms, viewers, args.rounds, lambda: sum(map(server_cpu, daphnes))))
             ms = [x * 1000 for x in latencies]
+            time.sleep(1)  # daphne closes the rooms' sockets: not on the floor's cores
             floor_rooms = [(200 + viewers * 100 + n, "") for n in range(count)]
             floor_latencies, floor_cpu = asyncio.run(many_rooms(
                 floor_urls, floor_rooms, viewers, args.rounds, lambda: server_cpu(floor)))
