@@ -413,6 +413,28 @@ async def test_page_turns_take_the_thread_path_when_the_loop_path_is_off_or_fail
     await controller.close()
 
 
+async def test_a_signed_in_host_is_known_and_frames_skip_the_session_savers_send(
+        room, song, host, monkeypatch):
+    """Sockets read the session (the host is recognised) but never save it, so their frames
+    go straight to the server instead of through Channels' session-saving `send`."""
+    from channels.sessions import InstanceSessionWrapper
+
+    wrapped = []
+    plain_send = InstanceSessionWrapper.send
+
+    async def counted(self, message):
+        wrapped.append(message["type"])
+        return await plain_send(self, message)
+
+    monkeypatch.setattr(InstanceSessionWrapper, "send", counted)
+    controller = await Peer.open(host, "controller", room.id)
+    await controller.send("select_song", {"song_id": song.id, "request_id": "s"})
+    # only the host may choose the song: the session told the socket who it is
+    assert (await controller.expect("ack", lambda p: p["request_id"] == "s"))["success"]
+    assert wrapped == []
+    await controller.close()
+
+
 async def test_wrong_password_is_forbidden(host):
     locked = await db(services.create_room, host, "Locked", "secret")
     peer = await Peer.open(client_type="viewer")
