@@ -60,10 +60,18 @@ def _finite_float(text: str) -> float:
     return value
 
 
+#: built once: json.loads and json.dumps build a new decoder or encoder on every call that
+#: passes options, and every frame in or out of a room passes through here
+_CLIENT_JSON = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite_float)
+_FRAME_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def decode(text: str | bytes):
     """Parse client JSON; NaN, Infinity and overflowing numbers (1e400) raise BadJSON."""
     try:
-        return json.loads(text, parse_constant=_no_constants, parse_float=_finite_float)
+        if isinstance(text, (bytes, bytearray)):  # as json.loads reads them
+            text = text.decode(json.detect_encoding(text), "surrogatepass")
+        return _CLIENT_JSON.decode(text)
     except BadJSON:
         raise
     except (ValueError, RecursionError) as exc:
@@ -72,7 +80,7 @@ def decode(text: str | bytes):
 
 def encode(name: str, payload: Any) -> str:
     """One frame; raises ValueError rather than ever sending NaN or Infinity."""
-    return json.dumps([name, payload], separators=(",", ":"), allow_nan=False)
+    return _FRAME_JSON.encode([name, payload])
 
 
 class ParticipantJoined(TypedDict):
