@@ -67,9 +67,11 @@ async def _pool():
             # parse and plan of TURN_PAGES was ~0.45 ms of 0.9; docs/deployment.md)
             params.pop("prepare_threshold", None)
         params["autocommit"] = True
+        # all of them from the start (they count against the budget anyway): one opened when
+        # a pong and a page turn first overlap would keep one of them waiting for _configure
         size = settings.ROOMS_ASYNC_DB_CONNECTIONS
         pool = _pools[loop] = AsyncConnectionPool(
-            kwargs=params, min_size=1, max_size=size, open=False, name="songhub-rooms",
+            kwargs=params, min_size=size, max_size=size, open=False, name="songhub-rooms",
             timeout=settings.DB_POOL_TIMEOUT_SECONDS, num_workers=1, configure=_configure)
         await pool.open()
     return pool
