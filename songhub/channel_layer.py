@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisSingleShardConnection
-from redis.exceptions import ResponseError
+from redis.exceptions import NoPermissionError, ResponseError
 
 from .coalesce import Coalescer
 
@@ -30,27 +30,44 @@ logger = logging.getLogger(__name__)
 #: connection, whatever code it runs (pattern subscriptions are not counted; nothing here uses
 #: them). One EVAL instead of a pipeline of N commands: redis-py packs one command and parses
 #: one reply, a third of the pipeline's event-loop time with 20 rooms turning pages at once.
-#: Returns the subscriptions each message reached (0: nobody else listens, nothing was sent).
+#: Every count comes first, so a refusal there (an ACL without PUBSUB) stops the script before
+#: anything was sent; a PUBLISH that fails (a channel the ACL refuses) is that message's error
+#: alone. Returns per message the subscriptions reached (0: nobody else listens, not sent).
 PUBLISH_ALL = """
-local reached = {}
+local others = {}
 for i = 1, #ARGV, 3 do
   local channel, sender = ARGV[i], ARGV[i + 2]
-  local others = 1
-  if sender ~= '' then
-    others = redis.call('PUBSUB', 'NUMSUB', channel)[2]
+  if sender == '' then
+    others[#others + 1] = 1
+  else
+    others[#others + 1] = redis.call('PUBSUB', 'NUMSUB', channel)[2]
       - redis.call('PUBSUB', 'NUMSUB', sender)[2]
   end
-  if others > 0 then
-    reached[#reached + 1] = redis.call('PUBLISH', channel, ARGV[i + 1])
+end
+local reached = {}
+for n = 1, #others do
+  if others[n] > 0 then
+    reached[n] = redis.pcall('PUBLISH', ARGV[3 * n - 2], ARGV[3 * n - 1])
   else
-    reached[#reached + 1] = 0
+    reached[n] = 0
   end
 end
 return reached
 """
 
 
+def refuses_scripts(error: ResponseError) -> bool:
+    """Redis will never run the script for this user (an ACL without @scripting or PUBSUB, or
+    EVAL renamed away), as opposed to a passing failure such as a script of someone else's
+    keeping Redis busy."""
+    return isinstance(error, NoPermissionError) or "unknown command" in str(error).lower()
+
+
 class PipelinedShard(RedisSingleShardConnection):
+    """A shard whose publishes that arrive together go in one round trip: one call of
+    PUBLISH_ALL, or a pipeline of PUBLISHes where Redis refuses scripts. (The class names,
+    which settings name, predate the script.)"""
+
     def __init__(self, host, channel_layer):
         super().__init__(host, channel_layer)
         self.publishes = Coalescer(self._publish_all)
@@ -70,10 +87,14 @@ class PipelinedShard(RedisSingleShardConnection):
                     return await self._redis.eval(PUBLISH_ALL, 0, *(
                         part for channel, message, sender in messages
                         for part in (channel, message, sender or "")))
-                except ResponseError as exc:
-                    self.scripting = False
-                    logger.warning("Redis refused the publish script (%s); room events are "
-                                   "published to every process from now on", exc)
+                except ResponseError as exc:  # the script sent nothing: send the batch plainly
+                    if refuses_scripts(exc):
+                        self.scripting = False
+                        logger.warning("Redis refused the publish script (%s); room events are "
+                                       "published to every process from now on", exc)
+                    else:
+                        logger.warning("the publish script failed (%s); %d message(s) go to "
+                                       "every process", exc, len(messages))
             return await self._send_plainly(messages)
 
     async def _send_plainly(self, messages: list[tuple[str, bytes, str | None]]) -> list:
@@ -91,7 +112,7 @@ class PipelinedShard(RedisSingleShardConnection):
 
 
 class PipelinedPubSubChannelLayer(RedisPubSubChannelLayer):
-    """`channels_redis.pubsub.RedisPubSubChannelLayer` with pipelined publishes."""
+    """`channels_redis.pubsub.RedisPubSubChannelLayer` with batched publishes (PipelinedShard)."""
 
     def _get_layer(self):
         layer = super()._get_layer()
