@@ -88,14 +88,19 @@ async def _configure(conn) -> None:
     first statements: the first page turns of 20 rooms at once waited for ~6 ms of that (#13).
     So each room statement runs here, matching no row (there is no room 0). Every int goes out
     as bigint, so each statement has one prepared form whatever its ids' size (psycopg keys a
-    prepared statement by parameter types: int2[] for small ids, int4[] and int8[] later)."""
+    prepared statement by parameter types: int2[] for small ids, int4[] and int8[] later);
+    a statement added here must take its ints as bigint (or cast them)."""
     conn.adapters.register_dumper(int, Int8Dumper)
     runs = PLAN_CHOICE_RUNS if settings.ROOMS_PREPARED_STATEMENTS else 1
-    for sql, params in ((services.TURN_PAGES, services.turn_pages_params([(0, 0, 1)])),
-                        (services.ROOM_VERSION, {"room": 0}),
-                        (services.TOUCH, services.touch_params(""))):
-        for _ in range(runs):
-            await conn.execute(sql, params, prepare=settings.ROOMS_PREPARED_STATEMENTS)
+    try:
+        for sql, params in ((services.TURN_PAGES, services.turn_pages_params([(0, 0, 1)])),
+                            (services.ROOM_VERSION, {"room": 0}),
+                            (services.TOUCH, services.touch_params(""))):
+            for _ in range(runs):
+                await conn.execute(sql, params, prepare=settings.ROOMS_PREPARED_STATEMENTS)
+    except psycopg.DatabaseError as exc:  # e.g. a schema not yet migrated: the connection is
+        # still good, and the statement, when used, fails into the thread path, which says why
+        logger.warning("warming a room statement failed: %r", exc)
 
 
 class Unavailable(Exception):
