@@ -7,7 +7,7 @@ bench/rooms_fanout.py; #13). Twisted's and txaio's loggers format an event's fie
 when a line is written, so handing them a wrapper that builds the text when formatted defers
 the work to then; the text of a written line is unchanged.
 
-Installed once by songhub.asgi when autobahn is importable (only daphne loads it).
+Installed once by songhub.asgi (loaded by daphne, and by tests).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ HELPERS = ("hltype", "hlval")
 MODULES = ("autobahn.websocket.protocol", "autobahn.twisted.websocket")
 
 
-class Later:
+class BuiltWhenFormatted:
     """`fn(*args, **kwargs)`, called when formatted."""
 
     __slots__ = ("fn", "args", "kwargs")
@@ -33,17 +33,13 @@ class Later:
     def __str__(self) -> str:
         return str(self.fn(*self.args, **self.kwargs))
 
-    __repr__ = __str__
 
 
 def install() -> None:
     for module_name in MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:  # not served by daphne
-            return
+        module = importlib.import_module(module_name)  # daphne's dependency: always installed
         if getattr(module, "_songhub_lazy_log_args", False):
             continue
         for name in HELPERS:
-            setattr(module, name, functools.partial(Later, getattr(module, name)))
+            setattr(module, name, functools.partial(BuiltWhenFormatted, getattr(module, name)))
         module._songhub_lazy_log_args = True
