@@ -200,6 +200,7 @@ async def one_room(servers, room_id, cookie, viewers, events):
     rate = events / (time.perf_counter() - started)
     await host.close()
     await crowd.close()
+    gc.unfreeze()  # the next scenario freezes its own heap
     return latencies, rate
 
 
@@ -225,6 +226,7 @@ async def many_rooms(servers, rooms, viewers, events, cpu=lambda: 0.0):
     for host, crowd in setups:
         await host.close()
         await crowd.close()
+    gc.unfreeze()  # the next scenario freezes its own heap
     return latencies, cpu_per_change
 
 
