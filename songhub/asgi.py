@@ -29,7 +29,6 @@ write_through.install()
 autobahn_logs.install()
 
 
-
 class SocketSessionMiddleware(SessionMiddleware):
     """Channels' SessionMiddleware without its wrapper around a WebSocket's `send`. The wrapper
     saves a changed session on `http.response.start`, which a WebSocket never sends, but it

@@ -34,7 +34,6 @@ class BuiltWhenFormatted:
         return str(self.fn(*self.args, **self.kwargs))
 
 
-
 def install() -> None:
     for module_name in MODULES:
         module = importlib.import_module(module_name)  # daphne's dependency: always installed
