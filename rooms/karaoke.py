@@ -122,7 +122,7 @@ def _check_queue_version(room: Room, payload: dict) -> None:
 
 def _entry(room: Room, entry_id) -> QueueItem:
     item = (room.queue.filter(entry_id=entry_id).first()
-            if isinstance(entry_id, str) and entry_id else None)
+            if isinstance(entry_id, str) and entry_id and "\x00" not in entry_id else None)
     if item is None:
         raise NotFound(f"No queue entry {entry_id!r}.")
     return item

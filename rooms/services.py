@@ -68,10 +68,11 @@ class RateLimited(RoomError):
 
 
 def text(value, name: str, limit: int, required: bool = False) -> str:
-    """A stripped string of at most `limit` characters; anything else is a clear 400."""
+    """A stripped string of at most `limit` characters; anything else is a clear 400. (NUL is
+    refused here: PostgreSQL's text cannot hold it, and the statement would fail.)"""
     if value is None:
         value = ""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:
         raise Invalid(f"{name} must be text.")
     value = value.strip()
     if len(value) > limit or (required and not value):

@@ -122,7 +122,7 @@ def test_join_verify_and_websocket_share_one_password_limiter(client, locked_roo
 
 
 # --- #11.11 bad input -------------------------------------------------------------------------
-@pytest.mark.parametrize("name", [123, [], {}, None, "", " " * 3, "x" * 121])
+@pytest.mark.parametrize("name", [123, [], {}, None, "", " " * 3, "x" * 121, "Jam\x00"])
 def test_room_names_that_are_not_text_get_400(client, host, name):
     client.force_login(host)
     response = post(client, "/rooms/", {"name": name})
@@ -144,6 +144,21 @@ async def test_websocket_guest_name_123_is_a_validation_error(room):
     await peer.send("join_room", {"room_id": 10**30, "name": "Ann"})
     assert (await peer.error())["message"].startswith("No room")
     await peer.close()
+
+
+@pytest.mark.asyncio
+async def test_a_nul_character_in_queue_text_is_a_validation_error_not_a_failed_command(room,
+                                                                                        host):
+    """PostgreSQL's text cannot hold NUL: the statement used to fail (found by
+    tests/test_rooms_property.py)."""
+    controller = await Peer.open(host, "controller", room.id)
+    await controller.send("queue_song", {"entry": {"title": "Song\x00", "id": "e1"}})
+    assert (await controller.error())["error_type"] == "VALIDATION_ERROR"
+    for command in ("remove_song", "queue_next_song", "move_song"):
+        await controller.send(command, {"entry_id": "e\x00", "position": 0})
+        error = await controller.error()
+        assert error["message"].startswith("No queue entry"), (command, error)
+    await controller.close()
 
 
 def test_huge_song_ids_are_400_or_404_not_500(client, host, room):
