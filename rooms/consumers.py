@@ -346,14 +346,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def check_in_sync(self) -> None:
         """Resend the snapshot when events were lost: not subscribed, an event skipped a
-        version, or the room's version stayed ahead of what this client was sent for a whole
-        check interval."""
+        version, the room's version stayed ahead of what this client was sent for a whole
+        check interval, or it went back (the database lost its last commits: a crash under
+        asynchronous commit, a failover to a replica that was behind; every event until the
+        old version would be dropped as stale)."""
+        seen = self.seen_version  # committed before we ask; events may come in meanwhile
         version = await on_loop_or_thread(aio.room_version, services.room_version,
                                           self.room_id)
         if version is None:
             return
-        if not self.subscribed or self.missed or (self.behind_since is not None
-                                                  and self.seen_version < self.behind_since):
+        if (not self.subscribed or self.missed or version < seen
+                or (self.behind_since is not None and self.seen_version < self.behind_since)):
             logger.info("room %s: client behind (%s < %s), resending the snapshot",
                         self.room_id, self.seen_version, version)
             await self.send_snapshot()

@@ -254,6 +254,29 @@ async def test_an_event_that_skips_a_version_brings_a_fresh_snapshot(room, song,
 
 
 @pytest.mark.asyncio
+async def test_a_room_version_that_went_back_brings_a_fresh_snapshot(room, song, host, settings):
+    """The database lost its last commits (a crash under asynchronous commit, a failover to a
+    replica that was behind): every event up to the old version would be dropped as stale."""
+    settings.ROOMS_PING_SECONDS = 0.3
+    controller = await Peer.open(host, "controller", room.id)
+    viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Viewer")
+    await controller.send("select_song", {"song_id": song.id})
+    await viewer.expect("song_updated")
+    for page in (2, 3, 2):
+        await controller.send("set_page", {"page": page})
+        await viewer.expect("page_updated", lambda p, page=page: p["current_page"] == page)
+    await db(lambda: Room.objects.filter(pk=room.id).update(version=F("version") - 3,
+                                                            current_page=1, name="Restored"))
+    resent = await viewer.expect("room_state", lambda s: s["name"] == "Restored", timeout=10)
+    assert resent["song"]["current_page"] == 1
+    await controller.send("set_page", {"page": 3})
+    page = await viewer.expect("page_updated", lambda p: p["current_page"] == 3)
+    assert page["room_version"] == resent["room_version"] + 1
+    await viewer.close()
+    await controller.close()
+
+
+@pytest.mark.asyncio
 async def test_participant_events_carry_versions(room):
     watcher = await Peer.open(client_type="viewer", room_id=room.id, name="Watcher")
     joiner = await Peer.open(client_type="viewer", room_id=room.id, name="Joiner")
