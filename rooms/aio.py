@@ -95,7 +95,7 @@ async def _configure(conn) -> None:
     try:
         for sql, params in ((services.TURN_PAGES, services.turn_pages_params([(0, 0, 1)])),
                             (services.ROOM_VERSION, {"room": 0}),
-                            (services.TOUCH, services.touch_params(""))):
+                            (services.TOUCH_ASYNC_COMMIT, services.touch_params(""))):
             for _ in range(runs):
                 await conn.execute(sql, params, prepare=settings.ROOMS_PREPARED_STATEMENTS)
     except psycopg.DatabaseError as exc:  # e.g. a schema not yet migrated: the connection is
@@ -206,7 +206,7 @@ async def room_version(room_id: int) -> int | None:
 
 async def touch(channel_name: str) -> None:
     """`services.touch` on the event loop (every client's pong)."""
-    await _fetch_one(services.TOUCH, services.touch_params(channel_name), "pong")
+    await _fetch_one(services.TOUCH_ASYNC_COMMIT, services.touch_params(channel_name), "pong")
 
 
 async def hold() -> None:

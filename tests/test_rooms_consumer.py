@@ -9,7 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
-from django.db import connection
+from django.db import connection, transaction
 
 from rooms import aio, services
 from rooms.models import Connection, Participant, Room
@@ -207,6 +207,35 @@ async def test_a_page_turn_is_one_statement(room, song):
 
 
 @pytest.mark.postgres
+async def test_page_turns_and_pongs_commit_asynchronously_and_leave_the_session_as_it_was(
+        room, song):
+    """Their transaction does not wait for its WAL to reach the disk (services.ASYNC_COMMIT);
+    the setting ends with that transaction, so a pooled session never keeps it."""
+    def check():
+        host_p = Participant.objects.get(room=room, role="host")
+        services.select_song(room.id, host_p, song.id)
+        services.connect(room.id, host_p, "ws.async-commit", "controller")
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            before = cursor.fetchone()[0]
+            for sql, params in (
+                    (services.TURN_PAGES, services.turn_pages_params([(room.id, host_p.pk, 2)])),
+                    (services.TOUCH_ASYNC_COMMIT, services.touch_params("ws.async-commit"))):
+                with transaction.atomic():  # to look inside the statement's own transaction
+                    cursor.execute(sql, params)
+                    assert cursor.rowcount == 1
+                    cursor.execute("SHOW synchronous_commit")
+                    assert cursor.fetchone()[0] == "off"
+                cursor.execute("SHOW synchronous_commit")
+                assert cursor.fetchone()[0] == before
+        with transaction.atomic():  # it would make this whole transaction asynchronous
+            assert services.turn_page(room.id, host_p.pk, 3) is None
+        assert services.turn_page(room.id, host_p.pk, 3)["current_page"] == 3
+
+    await db(check)
+
+
+@pytest.mark.postgres
 async def test_page_turns_run_on_the_event_loop_without_a_database_thread(room, song, host,
                                                                           monkeypatch):
     """rooms.aio: page turns and pongs never reach the thread path (made to fail here), the
@@ -373,7 +402,8 @@ async def test_a_new_connection_has_the_room_statements_ready_before_the_first_p
         # PostgreSQL shows them with $n placeholders: tell them apart by their first words
         ready = {sql: [(types, runs) for statement, types, runs in rows
                        if statement.strip().startswith(sql.strip()[:30])]
-                 for sql in (services.TURN_PAGES, services.ROOM_VERSION, services.TOUCH)}
+                 for sql in (services.TURN_PAGES, services.ROOM_VERSION,
+                             services.TOUCH_ASYNC_COMMIT)}
         assert all(len(forms) == 1 for forms in ready.values()), ready
         turn_types, turn_runs = ready[services.TURN_PAGES][0]
         # one prepared form whatever the ids' size: every int goes out as bigint
