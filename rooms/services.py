@@ -72,8 +72,10 @@ def text(value, name: str, limit: int, required: bool = False) -> str:
     refused here: PostgreSQL's text cannot hold it, and the statement would fail.)"""
     if value is None:
         value = ""
-    if not isinstance(value, str) or "\x00" in value:
+    if not isinstance(value, str):
         raise Invalid(f"{name} must be text.")
+    if "\x00" in value:
+        raise Invalid(f"{name} must not contain NUL characters.")
     value = value.strip()
     if len(value) > limit or (required and not value):
         raise Invalid(f"{name} must be 1 to {limit} characters." if required
@@ -415,18 +417,18 @@ def set_page(room_id, actor: Participant, page) -> dict:
     return state
 
 
+#: in the FROM list of a room statement that runs as its own transaction: that transaction
+#: commits without waiting for its WAL to reach the disk, nor for synchronous standbys
+#: (PostgreSQL's asynchronous commit; the setting ends with the transaction, so no pooled
+#: session keeps it). A page turn and a pong are live state: a PostgreSQL crash can lose the
+#: last ~0.6 s of them (3 x wal_writer_delay at its default), never corrupt anything, and the
+#: clients resync (rooms.consumers check_in_sync). The wait was ~0.17 ms of a page turn's
+#: 0.4 ms on a local SSD, and is more on network disks (#13).
+ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true) AS async_commit"
+
 #: page turns of several rooms in one statement (arrays of room, actor, page; one turn per
 #: room). The rooms are locked in id order first, so two processes turning pages of the same
 #: rooms at once queue on each other's locks instead of deadlocking.
-#: in the FROM list of a room statement that runs as its own transaction: that transaction
-#: commits without waiting for its WAL to reach the disk (PostgreSQL's asynchronous commit;
-#: the setting ends with the transaction, so no pooled session keeps it). A page turn and a
-#: pong are live state: a PostgreSQL crash can lose the last ~0.6 s of them (3 x
-#: wal_writer_delay), never corrupt anything, and the clients resync (rooms.consumers
-#: check_in_sync). The wait was ~0.17 ms of a page turn's 0.4 ms on a local SSD, and is more
-#: on network disks (#13).
-ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true) AS async_commit"
-
 TURN_PAGES = f"""
 WITH turn AS MATERIALIZED (
   SELECT t.room, t.actor, t.page
@@ -478,8 +480,8 @@ def turn_page(room_id: int, participant_id: int, page) -> dict | None:
     (ASYNC_COMMIT), so it runs only as a transaction of its own."""
     if connection.vendor != "postgresql":  # UPDATE ... FROM ... RETURNING s.* is PostgreSQL's
         return None
-    if connection.in_atomic_block:  # it would make the caller's whole transaction asynchronous
-        return None
+    if connection.in_atomic_block or not connection.get_autocommit():  # it would make the
+        return None  # caller's whole transaction commit asynchronously
     if not valid_page_number(page):
         return None
     with connection.cursor() as cursor:
@@ -544,7 +546,8 @@ def disconnect(channel_name: str) -> Leadership | None:
 TOUCH = (f"UPDATE {Connection._meta.db_table} SET last_seen = %(now)s "
          "WHERE channel_name = %(channel)s")
 #: the pong on the event loop (rooms.aio: PostgreSQL, autocommit)
-TOUCH_ASYNC_COMMIT = TOUCH.replace(" WHERE ", f" FROM {ASYNC_COMMIT} WHERE ")
+TOUCH_ASYNC_COMMIT = (f"UPDATE {Connection._meta.db_table} SET last_seen = %(now)s "
+                      f"FROM {ASYNC_COMMIT} WHERE channel_name = %(channel)s")
 
 
 def touch_params(channel_name: str) -> dict:
