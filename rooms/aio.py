@@ -44,6 +44,19 @@ _holders: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _cooling: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 CONNECTION_WAIT_SECONDS = 1.0
 COOL_DOWN_SECONDS = 5.0
+#: connection failures this process met on either path (`note_outage`): the database may have
+#: come back without its last commits (asynchronous commit, a failover), and then rooms reuse
+#: version numbers, which no version comparison can tell; rooms.consumers resyncs its sockets
+_outages = 0
+
+
+def note_outage() -> None:
+    global _outages
+    _outages += 1
+
+
+def outages() -> int:
+    return _outages
 
 
 def enabled() -> bool:
@@ -67,6 +80,7 @@ async def _pool():
             # parse and plan of TURN_PAGES was ~0.45 ms of 0.9; docs/deployment.md)
             params.pop("prepare_threshold", None)
         params["autocommit"] = True
+        params["application_name"] = "songhub-rooms"  # so pg_stat_activity tells them apart
         # all of them from the start (they count against the budget anyway): one opened when
         # a pong and a page turn first overlap would keep one of them waiting for _configure
         size = settings.ROOMS_ASYNC_DB_CONNECTIONS
@@ -121,6 +135,8 @@ async def _fetch(sql: str, params: dict, what: str) -> list:
                 cursor = await conn.execute(sql, params)
                 return await cursor.fetchall() if cursor.description else []
             except psycopg.Error:
+                if conn.broken:  # the server went away, not just this statement
+                    note_outage()
                 # the pool replaces a closed connection: no prepared statement outlives a
                 # failure (a migration changed a result type, a pooler lost it)
                 await conn.close()

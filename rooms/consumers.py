@@ -28,6 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from django.conf import settings
+from django.db import Error as DatabaseError, connection
 
 from songhub import metrics
 
@@ -94,6 +95,9 @@ def room_db(fn):
             try:
                 return fn(*args, **kwargs), None, messages
             except Exception as exc:  # what committed before the failure is still sent
+                if isinstance(exc, DatabaseError) and getattr(connection.connection, "broken",
+                                                              False):
+                    aio.note_outage()  # the server went away (rooms.aio: outages)
                 return None, exc, messages
 
     in_thread = DatabaseSyncToAsync(collected, thread_sensitive=False, executor=_pool)
@@ -171,6 +175,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.subscribed = False
         self.held = None  # room messages waiting for a snapshot being read (send_snapshot)
         self.behind_since = None  # a room version seen in the database but not yet forwarded
+        self.outages_seen = aio.outages()  # database failures met before the last snapshot
         self.missed = False  # an event skipped a version: one never reached this socket
         self.answering = False  # a frame's command runs
         self.close_after_answer = False  # the room closed while it ran: its reply goes first
@@ -318,8 +323,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.held = []
         try:
             await self.subscribe()
+            outages = aio.outages()
             snapshot = await room_db(self.snapshot_and_connect)()
             self.seen_version, self.behind_since = snapshot["room_version"], None
+            self.outages_seen = outages
             self.missed = False
             await self.send_frame("room_state", snapshot)
             if snapshot["song"]["song_id"] is not None:
@@ -347,16 +354,22 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def check_in_sync(self) -> None:
         """Resend the snapshot when events were lost: not subscribed, an event skipped a
         version, the room's version stayed ahead of what this client was sent for a whole
-        check interval, or it went back (the database lost its last commits: a crash under
-        asynchronous commit, a failover to a replica that was behind; every event until the
-        old version would be dropped as stale)."""
+        check interval, or the database may have lost its last commits (a crash under
+        asynchronous commit, a failover to a replica that was behind): the version went back,
+        or this process met a connection failure since the snapshot. Until then every event up
+        to the old version would be dropped as stale, and a room that moved on past it reuses
+        its version numbers."""
         seen = self.seen_version  # committed before we ask; events may come in meanwhile
         version = await on_loop_or_thread(aio.room_version, services.room_version,
                                           self.room_id)
         if version is None:
             return
-        if (not self.subscribed or self.missed or version < seen
-                or (self.behind_since is not None and self.seen_version < self.behind_since)):
+        if version < seen or aio.outages() != self.outages_seen:
+            logger.info("room %s: the database may have lost commits (version %s, client at %s),"
+                        " resending the snapshot", self.room_id, version, seen)
+            await self.send_snapshot()
+        elif (not self.subscribed or self.missed
+              or (self.behind_since is not None and self.seen_version < self.behind_since)):
             logger.info("room %s: client behind (%s < %s), resending the snapshot",
                         self.room_id, self.seen_version, version)
             await self.send_snapshot()
@@ -448,7 +461,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     self.last_ping = time.monotonic()
                     await self.send_frame("ping", {"timestamp": now_ts()})
                     if self.room_id is not None:
-                        await self.check_in_sync()
+                        try:
+                            await self.check_in_sync()
+                        except Exception as exc:  # the database is away: check at next ping
+                            logger.warning("room %s: sync check failed: %r", self.room_id, exc)
         except asyncio.CancelledError:
             pass
         except Exception:  # e.g. the database is down: the next connection resyncs

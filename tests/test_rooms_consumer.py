@@ -236,6 +236,28 @@ async def test_page_turns_and_pongs_commit_asynchronously_and_leave_the_session_
 
 
 @pytest.mark.postgres
+async def test_a_lost_connection_in_a_rooms_thread_is_an_outage_and_a_failed_statement_not():
+    """After an outage every socket resyncs (rooms.aio: outages); a statement that fails on a
+    live connection is no outage."""
+    from django.db import DatabaseError
+
+    from rooms.consumers import room_db
+
+    def run(sql):
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+
+    before = aio.outages()
+    with pytest.raises(DatabaseError):
+        await room_db(run)("SELECT no_such_column FROM rooms_room")
+    assert aio.outages() == before
+    with pytest.raises(DatabaseError):
+        await room_db(run)("SELECT pg_terminate_backend(pg_backend_pid())")
+    assert aio.outages() == before + 1
+    await room_db(run)("SELECT 1")  # the pool hands out a working connection again
+
+
+@pytest.mark.postgres
 async def test_page_turns_run_on_the_event_loop_without_a_database_thread(room, song, host,
                                                                           monkeypatch):
     """rooms.aio: page turns and pongs never reach the thread path (made to fail here), the

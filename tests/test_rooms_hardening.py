@@ -5,10 +5,11 @@ import json
 import math
 
 import pytest
+from django.db import connection, transaction
 from django.db.models import F
 from channels.layers import get_channel_layer
 
-from rooms import events, services
+from rooms import aio, events, services
 from rooms.models import Participant, PlayerState, Room
 from tests.test_rooms_consumer import Peer, db
 
@@ -274,6 +275,72 @@ async def test_a_room_version_that_went_back_brings_a_fresh_snapshot(room, song,
     assert page["room_version"] == resent["room_version"] + 1
     await viewer.close()
     await controller.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.postgres
+async def test_after_a_lost_connection_sockets_resync_even_where_versions_were_reused(
+        room, song, host, settings):
+    """A crash under asynchronous commit loses the last commits and the room moves on with the
+    same version numbers: no version comparison tells. Meeting a broken connection does, and
+    every socket of the process resyncs at its next check. (Here the lost commits are written
+    over first and the connections cut after, so the next check finds both.)"""
+    settings.ROOMS_PING_SECONDS = 0.3
+    controller = await Peer.open(host, "controller", room.id)
+    viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Viewer")
+    await controller.send("select_song", {"song_id": song.id})
+    await viewer.expect("song_updated")
+    for page in (2, 3):
+        await controller.send("set_page", {"page": page})
+        await viewer.expect("page_updated", lambda p, page=page: p["current_page"] == page)
+
+    def history_rewritten():
+        actor = Participant.objects.get(room=room, role="host")
+        with transaction.atomic():
+            Room.objects.filter(pk=room.id).update(version=F("version") - 2, name="Rewritten")
+            services.set_page(room.id, actor, 1)
+            services.set_page(room.id, actor, 2)  # back at the version the viewer has seen
+
+    def cut_the_loop_pool():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE application_name = 'songhub-rooms'")
+            return cursor.rowcount
+
+    await db(history_rewritten)
+    outages = aio.outages()
+    assert await db(cut_the_loop_pool) >= 1
+    resent = await viewer.expect("room_state", lambda s: s["name"] == "Rewritten", timeout=10)
+    assert resent["song"]["current_page"] == 2 and aio.outages() > outages
+    await viewer.close()
+    await controller.close()
+
+
+@pytest.mark.asyncio
+async def test_a_failed_sync_check_does_not_stop_the_pings(room, monkeypatch, settings):
+    """With the database away the check raises; the socket keeps pinging and checking."""
+    settings.ROOMS_PING_SECONDS = 0.2
+    failing = True
+
+    async def version_or_outage(room_id):
+        if failing:
+            raise aio.Unavailable("test")
+        return await real_version(room_id)
+
+    def thread_version(room_id):
+        if failing:
+            raise services.RoomError("the database is away")
+        return real_thread_version(room_id)
+
+    real_version, real_thread_version = aio.room_version, services.room_version
+    monkeypatch.setattr(aio, "room_version", version_or_outage)
+    monkeypatch.setattr(services, "room_version", thread_version)
+    viewer = await Peer.open(client_type="viewer", room_id=room.id, name="Viewer")
+    await viewer.expect("ping", timeout=3)
+    await viewer.expect("ping", timeout=3)  # a check after this one failed, too
+    failing = False
+    await viewer.expect("ping", timeout=3)
+    await viewer.close()
 
 
 @pytest.mark.asyncio
