@@ -303,7 +303,8 @@ def load() -> str:
 def wake_up_floor() -> str:
     """A round of page turns after a pause reaches PostgreSQL connections that sat idle (in the
     20 x 1 run alone: since the rooms joined). Where idle CPUs halt (VMs), an idle process
-    answers its first message late whatever it runs; this is that floor for PostgreSQL."""
+    answers its first message late whatever it runs. This is that floor for one round trip
+    to PostgreSQL after both ends slept, as a host's socket and the pool's backend did."""
     import psycopg
 
     cold, warm = [], []
@@ -315,8 +316,8 @@ def wake_up_floor() -> str:
                 started = time.perf_counter()
                 conn.execute("SELECT 1").fetchall()
                 sample.append((time.perf_counter() - started) * 1000)
-    return (f"PostgreSQL's first SELECT 1 after 1 s idle: median {percentile(cold, 50):.1f} ms "
-            f"(the next one: {percentile(warm, 50):.1f} ms)")
+    return (f"a SELECT 1 round trip to PostgreSQL after both ends slept 1 s: median "
+            f"{percentile(cold, 50):.1f} ms (the next one: {percentile(warm, 50):.1f} ms)")
 
 
 def figures(ms) -> str:
