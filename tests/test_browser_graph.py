@@ -54,6 +54,20 @@ def open_graph(page, server):
 
 
 def node_point(page, title):
+    """Where `title` is drawn, once it stays put for 150 ms: under load a late layout step or
+    reload can still move nodes after the layout reports paused, and a click then misses."""
+    import time
+
+    deadline, last = time.monotonic() + 5, None
+    while True:
+        point = drawn_at(page, title)
+        if point == last or time.monotonic() > deadline:
+            return point
+        last = point
+        page.wait_for_timeout(150)
+
+
+def drawn_at(page, title):
     return page.evaluate("""(title) => {
         const app = window.songhubGraph, g = app.graph;
         const key = g.findNode((k, a) => a.track.title === title);

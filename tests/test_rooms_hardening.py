@@ -304,7 +304,8 @@ async def test_after_a_lost_connection_sockets_resync_even_where_versions_were_r
     def cut_the_loop_pool():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE application_name = 'songhub-rooms'")
+                           "WHERE application_name = 'songhub-rooms' "
+                           "AND datname = current_database()")  # not other xdist workers'
             return cursor.rowcount
 
     await db(history_rewritten)
