@@ -13,12 +13,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import _django  # noqa: E402  (bench/ is on the path: this file runs as a script)
 
 CHILD = """
 import json, resource, sys, time
@@ -42,7 +42,7 @@ def main():
 
     from tests.synth_audio import click_track, write
 
-    work = Path(tempfile.mkdtemp(prefix="bench-generator-"))
+    work = _django.scratch("generator")
     samples, sr, _ = click_track(126, seconds=args.seconds, sr=44100, loud_from=args.seconds / 2,
                                  stereo=True, accent_every=4)
     rng = np.random.default_rng(7)  # a little noise so the spectrum is not trivially sparse

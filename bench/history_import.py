@@ -11,7 +11,6 @@ import os
 import math
 import random
 import sys
-import tempfile
 import time
 import zipfile
 from datetime import datetime, timedelta, timezone as dt_timezone
@@ -51,7 +50,7 @@ def main():
             "spotify_track_uri": f"spotify:track:{track:022d}", "episode_name": None,
             "incognito_mode": False, "skipped": False, "platform": "android",
             "conn_country": "US", "reason_end": "trackdone"})
-    folder = Path(tempfile.mkdtemp())
+    folder = _django.scratch("history-export")
     path = folder / "my_spotify_data.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         per_year: dict[str, list] = {}

@@ -9,7 +9,6 @@ counts. Targets (2 cores): cold 1,000 songs <= 60 s; no-change <= 2 s with 1 tre
 import argparse
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -49,7 +48,7 @@ def main():
     from tests.fakes.github import FakeGitHub
 
     rng = random.Random(42)
-    repo = Path(tempfile.mkdtemp(prefix="songhub-bench-repo-"))
+    repo = _django.scratch("repo")
     for n in range(args.songs):
         folder = repo / f"set{n % 10}"
         folder.mkdir(exist_ok=True)

@@ -21,7 +21,6 @@ import gc
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -389,7 +388,7 @@ def main():
     env = {**os.environ, "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY,
            "SONG_DATA_DIR": str(data_dir), "ROOMS_MESSAGES_PER_SECOND": "100000",
            "ROOMS_MESSAGE_BURST": "100000", "LOG_LEVEL": "WARNING"}
-    daphnes = [Daphne(env, Path(tempfile.mkdtemp()) / "daphne.log").wait_ready()
+    daphnes = [Daphne(env, _django.scratch("daphne") / "daphne.log").wait_ready()
                for _ in range(args.web_processes)]
     floor = Floor()
     os.environ["BENCH_DAPHNE_PID"] = str(daphnes[0].process.pid)
