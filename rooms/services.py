@@ -423,8 +423,16 @@ def set_page(room_id, actor: Participant, page) -> dict:
 #: session keeps it). A page turn and a pong are live state: a PostgreSQL crash can lose the
 #: last ~0.6 s of them (3 x wal_writer_delay at its default), never corrupt anything, and the
 #: clients resync (rooms.consumers check_in_sync). The wait was ~0.17 ms of a page turn's
-#: 0.4 ms on a local SSD, and is more on network disks (#13).
-ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true) AS async_commit"
+#: 0.4 ms on a local SSD, and is more on network disks (#13). Its parameter, `commit`
+#: (commit_mode), is NULL where ROOMS_ASYNC_COMMIT is off: the session's setting then stays.
+ASYNC_COMMIT = ("set_config('synchronous_commit', "
+                "coalesce(%(commit)s::text, current_setting('synchronous_commit')), true) "
+                "AS async_commit")
+
+
+def commit_mode() -> str | None:
+    """ASYNC_COMMIT's parameter."""
+    return "off" if settings.ROOMS_ASYNC_COMMIT else None
 
 #: page turns of several rooms in one statement (arrays of room, actor, page; one turn per
 #: room). The rooms are locked in id order first, so two processes turning pages of the same
@@ -453,7 +461,8 @@ RETURNING r.id, r.version, r.state_version, s.id, s.page_count, s.image_etag"""
 def turn_pages_params(turns) -> dict:
     """TURN_PAGES' parameters for (room_id, participant_id, page) triples."""
     rooms, actors, pages = zip(*turns)
-    return {"rooms": list(rooms), "actors": list(actors), "pages": list(pages)}
+    return {"rooms": list(rooms), "actors": list(actors), "pages": list(pages),
+            "commit": commit_mode()}
 
 
 def valid_page_number(page) -> bool:
@@ -551,7 +560,7 @@ TOUCH_ASYNC_COMMIT = (f"UPDATE {Connection._meta.db_table} SET last_seen = %(now
 
 
 def touch_params(channel_name: str) -> dict:
-    return {"channel": channel_name, "now": timezone.now()}
+    return {"channel": channel_name, "now": timezone.now(), "commit": commit_mode()}
 
 
 def touch(channel_name: str) -> None:

@@ -236,6 +236,33 @@ async def test_page_turns_and_pongs_commit_asynchronously_and_leave_the_session_
 
 
 @pytest.mark.postgres
+async def test_with_async_commit_off_page_turns_and_pongs_keep_the_sessions_commit_setting(
+        room, song, settings):
+    """ROOMS_ASYNC_COMMIT=false: for a site that must not lose a page turn in a crash, the
+    statements commit as the session (or its role) says."""
+    settings.ROOMS_ASYNC_COMMIT = False
+
+    def check():
+        host_p = Participant.objects.get(room=room, role="host")
+        services.select_song(room.id, host_p, song.id)
+        services.connect(room.id, host_p, "ws.sync-commit", "controller")
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit = remote_write")  # not the default
+            for sql, params in (
+                    (services.TURN_PAGES, services.turn_pages_params([(room.id, host_p.pk, 2)])),
+                    (services.TOUCH_ASYNC_COMMIT, services.touch_params("ws.sync-commit"))):
+                with transaction.atomic():
+                    cursor.execute(sql, params)
+                    assert cursor.rowcount == 1
+                    cursor.execute("SHOW synchronous_commit")
+                    assert cursor.fetchone()[0] == "remote_write"
+            cursor.execute("RESET synchronous_commit")
+        assert services.turn_page(room.id, host_p.pk, 3)["current_page"] == 3
+
+    await db(check)
+
+
+@pytest.mark.postgres
 async def test_a_lost_connection_in_a_rooms_thread_is_an_outage_and_a_failed_statement_not():
     """After an outage every socket resyncs (rooms.aio: outages); a statement that fails on a
     live connection is no outage."""
@@ -428,8 +455,9 @@ async def test_a_new_connection_has_the_room_statements_ready_before_the_first_p
                              services.TOUCH_ASYNC_COMMIT)}
         assert all(len(forms) == 1 for forms in ready.values()), ready
         turn_types, turn_runs = ready[services.TURN_PAGES][0]
-        # one prepared form whatever the ids' size: every int goes out as bigint
-        assert turn_types == ["bigint[]", "bigint[]", "bigint[]"]
+        # one prepared form whatever the ids' size: every int goes out as bigint (then the
+        # commit mode, ASYNC_COMMIT's text)
+        assert turn_types == ["bigint[]", "bigint[]", "bigint[]", "text"]
         assert turn_runs > 5  # past PostgreSQL's five custom plans: its plan choice is made
 
 
