@@ -8,6 +8,7 @@ the bench exits (a cold 1,000-song ingest leaves 160 MB); BENCH_KEEP_FILES=1 kee
 import atexit
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -17,10 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def _exit_on_sigterm() -> None:
+    """`timeout` and `kill` send SIGTERM, which skips atexit: make it a normal exit."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def scratch(label: str) -> Path:
-    """A temporary folder removed when the bench exits, unless BENCH_KEEP_FILES is set."""
+    """A temporary folder removed when the bench exits, unless BENCH_KEEP_FILES=1."""
     folder = Path(tempfile.mkdtemp(prefix=f"songhub-bench-{label}-"))
-    if os.environ.get("BENCH_KEEP_FILES"):
+    _exit_on_sigterm()
+    if os.environ.get("BENCH_KEEP_FILES", "") not in ("", "0", "false", "no"):
         atexit.register(print, f"kept {folder}", file=sys.stderr)
     else:
         atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -217,17 +217,20 @@ async def test_page_turns_and_pongs_commit_asynchronously_and_leave_the_session_
         services.connect(room.id, host_p, "ws.async-commit", "controller")
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit = on")  # whatever the server's default
-            for sql, params in (
-                    (services.TURN_PAGES, services.turn_pages_params([(room.id, host_p.pk, 2)])),
-                    (services.TOUCH_ASYNC_COMMIT, services.touch_params("ws.async-commit"))):
-                with transaction.atomic():  # to look inside the statement's own transaction
-                    cursor.execute(sql, params)
-                    assert cursor.rowcount == 1
+            try:
+                for sql, params in (
+                        (services.TURN_PAGES,
+                         services.turn_pages_params([(room.id, host_p.pk, 2)])),
+                        (services.TOUCH_ASYNC_COMMIT, services.touch_params("ws.async-commit"))):
+                    with transaction.atomic():  # to look inside the statement's own transaction
+                        cursor.execute(sql, params)
+                        assert cursor.rowcount == 1
+                        cursor.execute("SHOW synchronous_commit")
+                        assert cursor.fetchone()[0] == "off"
                     cursor.execute("SHOW synchronous_commit")
-                    assert cursor.fetchone()[0] == "off"
-                cursor.execute("SHOW synchronous_commit")
-                assert cursor.fetchone()[0] == "on"
-            cursor.execute("RESET synchronous_commit")
+                    assert cursor.fetchone()[0] == "on"
+            finally:
+                cursor.execute("RESET synchronous_commit")
         with transaction.atomic():  # it would make this whole transaction asynchronous
             assert services.turn_page(room.id, host_p.pk, 3) is None
         assert services.turn_page(room.id, host_p.pk, 3)["current_page"] == 3
@@ -248,18 +251,29 @@ async def test_with_async_commit_off_page_turns_and_pongs_keep_the_sessions_comm
         services.connect(room.id, host_p, "ws.sync-commit", "controller")
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit = remote_write")  # not the default
-            for sql, params in (
-                    (services.TURN_PAGES, services.turn_pages_params([(room.id, host_p.pk, 2)])),
-                    (services.TOUCH_ASYNC_COMMIT, services.touch_params("ws.sync-commit"))):
-                with transaction.atomic():
-                    cursor.execute(sql, params)
-                    assert cursor.rowcount == 1
-                    cursor.execute("SHOW synchronous_commit")
-                    assert cursor.fetchone()[0] == "remote_write"
-            cursor.execute("RESET synchronous_commit")
+            try:
+                for sql, params in (
+                        (services.TURN_PAGES,
+                         services.turn_pages_params([(room.id, host_p.pk, 2)])),
+                        (services.TOUCH_ASYNC_COMMIT, services.touch_params("ws.sync-commit"))):
+                    with transaction.atomic():
+                        cursor.execute(sql, params)
+                        assert cursor.rowcount == 1
+                        cursor.execute("SHOW synchronous_commit")
+                        assert cursor.fetchone()[0] == "remote_write"
+            finally:
+                cursor.execute("RESET synchronous_commit")
         assert services.turn_page(room.id, host_p.pk, 3)["current_page"] == 3
+        return host_p
 
-    await db(check)
+    host_p = await db(check)
+    # the event loop's prepared statements take the NULL mode too (one prepared form)
+    await aio.hold()
+    try:
+        for n in range(7):  # past psycopg's prepare threshold
+            assert (await aio.turn_page(room.id, host_p.pk, 1 + n % 2))["current_page"] == 1 + n % 2
+    finally:
+        await aio.release()
 
 
 @pytest.mark.postgres
