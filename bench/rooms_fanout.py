@@ -419,7 +419,7 @@ def main():
             print(f"  server CPU per page change: daphne {cpu * 1000:.2f} ms, "
                   f"floor {floor_cpu * 1000:.2f} ms; first round's slowest delivery: "
                   f"{max(ms[:count]):.1f} ms, floor {max(floor_ms[:count]):.1f} ms")
-    except BaseException:  # the log folder goes at exit: show why daphne misbehaved first
+    except Exception:  # the log folder goes at exit: show why daphne misbehaved first
         for daphne in daphnes:
             daphne.log.seek(0)
             print(f"daphne {daphne.port} log (last 2,000 characters):\n"

@@ -434,6 +434,7 @@ def commit_mode() -> str | None:
     """ASYNC_COMMIT's parameter."""
     return "off" if settings.ROOMS_ASYNC_COMMIT else None
 
+
 #: page turns of several rooms in one statement (arrays of room, actor, page; one turn per
 #: room). The rooms are locked in id order first, so two processes turning pages of the same
 #: rooms at once queue on each other's locks instead of deadlocking.

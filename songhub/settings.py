@@ -355,7 +355,8 @@ ROOMS_DB_THREADS = env.int("ROOMS_DB_THREADS", default=4)
 ROOMS_ASYNC_DB_CONNECTIONS = env.int("ROOMS_ASYNC_DB_CONNECTIONS", default=2)
 # off behind a PgBouncer in transaction mode without max_prepared_statements
 ROOMS_PREPARED_STATEMENTS = env.bool("ROOMS_PREPARED_STATEMENTS", default=True)
-# page turns and pongs commit without waiting for the WAL flush (rooms.services.ASYNC_COMMIT)
+# page turns, and pongs on the event loop, commit without waiting for the WAL flush
+# (rooms.services.ASYNC_COMMIT)
 ROOMS_ASYNC_COMMIT = env.bool("ROOMS_ASYNC_COMMIT", default=True)
 # transposed page renders queued or running in the worker pool at once (#11.14)
 TRANSPOSE_RENDERS_IN_FLIGHT = env.int("TRANSPOSE_RENDERS_IN_FLIGHT", default=4)

@@ -112,11 +112,6 @@ def join_then_send(server: Daphne, room_id: int, last: str, until_close=10.0) ->
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=until_close)
     frames = []
 
-    def exchange(*texts):
-        for text in texts:
-            protocol.send_text(text.encode())
-        sock.sendall(b"".join(protocol.data_to_send()))
-
     def read(until=lambda frame: False):
         while data := sock.recv(65536):
             protocol.receive_data(data)
@@ -129,8 +124,10 @@ def join_then_send(server: Daphne, room_id: int, last: str, until_close=10.0) ->
     sock.sendall(b"".join(protocol.data_to_send()))
     while not protocol.events_received():  # the handshake's response
         protocol.receive_data(sock.recv(65536))
-    exchange(json.dumps(["handshake", {"client_type": "viewer"}]),
-             json.dumps(["join_room", {"room_id": room_id, "request_id": "join", "name": "Ann"}]))
+    protocol.send_text(json.dumps(["handshake", {"client_type": "viewer"}]).encode())
+    protocol.send_text(json.dumps(["join_room", {"room_id": room_id, "request_id": "join",
+                                                 "name": "Ann"}]).encode())
+    sock.sendall(b"".join(protocol.data_to_send()))
     read(until=lambda frame: frame.opcode is Opcode.TEXT and json.loads(frame.data)[0] == "ack")
     protocol.send_text(last.encode())
     data = b"".join(protocol.data_to_send())
